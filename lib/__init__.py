@@ -1,0 +1,1 @@
+"""Shared code of the OCR and indexer functions: plain functions over plain data."""

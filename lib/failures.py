@@ -1,0 +1,66 @@
+"""Failure records: what could never be processed, kept in the results bucket under ``failed/``.
+
+A record names the source key verbatim (decoded), the book and page when the
+key gives them, the stage, the reason and the time; it never ends in ``.json``
+so the indexer's trigger ignores it. Writing one is the end of that input: the
+invocation returns normally instead of retrying content that cannot succeed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from lib import storage
+from lib.keys import FAILURE_PREFIX, FAILURE_SUFFIX, failure_key
+from lib.observability import logger, metrics
+
+
+def record_failure(
+    *,
+    results_bucket: str,
+    stage: str,
+    source_bucket: str,
+    source_key: str,
+    reason: str,
+    book: str | None = None,
+    page: str | None = None,
+    event: dict[str, Any] | None = None,
+) -> str:
+    """Write the failure record, log it with key, book and page, count it; returns its key."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    key = failure_key(source_key)
+    record = {
+        "stage": stage,
+        "source": {"bucket": source_bucket, "key": source_key},
+        "book": book,
+        "page": page,
+        "reason": reason,
+        "time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+        "event": event,
+    }
+    storage.put_json(results_bucket, key, record)
+    logger.error(
+        "page failed",
+        extra={"stage": stage, "key": source_key, "book": book, "page": page, "reason": reason, "failure_record": key},
+    )
+    metrics.add_metric(name=f"{stage.capitalize()}Failures", unit=MetricUnit.Count, value=1)
+    return key
+
+
+def clear_failure(results_bucket: str, source_key: str) -> None:
+    """A page that succeeds after a failure no longer needs its record."""
+    storage.delete(results_bucket, failure_key(source_key))
+
+
+def list_failures(results_bucket: str) -> list[dict[str, Any]]:
+    """Every failure record, oldest first."""
+    import json
+
+    records = []
+    for key in storage.list_keys(results_bucket, FAILURE_PREFIX):
+        if key.endswith(FAILURE_SUFFIX):
+            body = storage.get(results_bucket, key, max_bytes=1024 * 1024).body
+            records.append({"record_key": key, **json.loads(body)})
+    return sorted(records, key=lambda r: r.get("time", ""))

@@ -1,0 +1,167 @@
+"""Page images: open, check and normalise what was uploaded before Tesseract sees it.
+
+Tesseract (through Leptonica) reads JPEG, PNG, TIFF and BMP itself, so a plain
+single-frame page in one of those is handed over byte for byte: no decode and
+re-encode on the hot path. Anything else (EXIF rotation, CMYK, 16-bit, alpha,
+palettes, WebP/GIF, multi-frame files) is converted by Pillow to a lossless PNG
+first. Either way the file is private to this process and removed afterwards.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+# Formats we accept, as Pillow names them (MPO is what cameras call a JPEG).
+ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "TIFF", "WEBP", "GIF", "BMP"}
+# Formats and modes Leptonica reads as they are: passed to Tesseract untouched.
+PASSTHROUGH_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "TIFF": ".tif", "BMP": ".bmp"}
+PASSTHROUGH_MODES = {"1", "L", "RGB"}
+# TIFF compressions Leptonica decodes (others, such as JPEG-in-TIFF, are converted).
+PASSTHROUGH_TIFF_COMPRESSIONS = {"raw", "group3", "group4", "tiff_lzw", "packbits", "tiff_adobe_deflate", "tiff_deflate"}
+EXIF_ORIENTATION = 0x0112
+# Resolutions outside this range are scanner or software defaults (1 dpi, 72 dpi
+# screen images of 300 dpi scans), not measurements.
+PLAUSIBLE_DPI = (100, 1200)
+# Smaller than this no line of text fits (Tesseract needs glyphs of ~10 px).
+MIN_SIDE = 16
+
+
+class ImageRejected(ValueError):
+    """The upload can never be OCR'd as it is: the reason says why, for the failure record."""
+
+
+@dataclass(frozen=True)
+class PageImage:
+    """A page ready for Tesseract: a private file, and what the page JSON says of the image."""
+
+    path: str
+    width: int
+    height: int
+    dpi: int
+    dpi_from_file: bool
+    format: str
+    frames: int
+    converted: bool
+
+
+def _sniff_unsupported(data: bytes) -> str | None:
+    if not data:
+        return "the object is empty (0 bytes)"
+    if data.startswith(b"%PDF"):
+        return "PDF uploads are not supported yet: upload one image per page (JPEG, PNG, TIFF, WebP, GIF or BMP)"
+    return None
+
+
+def _dpi(image: Image.Image, default_dpi: int) -> tuple[int, bool]:
+    raw = image.info.get("dpi")
+    try:
+        dpi = round(float(raw[0])) if raw else 0
+    except (TypeError, ValueError, IndexError):
+        dpi = 0
+    if PLAUSIBLE_DPI[0] <= dpi <= PLAUSIBLE_DPI[1]:
+        return dpi, True
+    return default_dpi, False
+
+
+def _flatten(image: Image.Image) -> Image.Image:
+    """One frame in a mode Tesseract takes: 1, L or RGB; transparency over white paper."""
+    image = ImageOps.exif_transpose(image) or image
+    mode = image.mode
+    if mode in PASSTHROUGH_MODES:
+        return image
+    if mode == "P":
+        image = image.convert("RGBA")
+        mode = "RGBA"
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = image.convert("RGBA")
+        paper = Image.new("RGB", rgba.size, (255, 255, 255))
+        paper.paste(rgba, mask=rgba.getchannel("A"))
+        return paper
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        # Stretch 16-bit or float samples to 8 bits over their actual range.
+        wide = image.convert("F")
+        low, high = wide.getextrema()
+        scale = 255.0 / (high - low) if high > low else 1.0
+        return wide.point(lambda v: (v - low) * scale).convert("L")
+    return image.convert("RGB")
+
+
+def _passthrough_suffix(image: Image.Image, orientation: int, frames: int) -> str | None:
+    suffix = PASSTHROUGH_FORMATS.get(image.format or "")
+    if suffix is None or orientation != 1 or frames != 1 or image.mode not in PASSTHROUGH_MODES:
+        return None
+    if image.format == "TIFF" and image.info.get("compression") not in PASSTHROUGH_TIFF_COMPRESSIONS:
+        return None
+    return suffix
+
+
+@contextmanager
+def page_image(data: bytes, *, max_pixels: int, default_dpi: int) -> Iterator[PageImage]:
+    """Check and prepare an uploaded page; yields a private file removed on exit.
+
+    Raises ImageRejected for content that can never succeed. A multi-page TIFF
+    or animated GIF yields its first frame (one object is one page).
+    """
+    reason = _sniff_unsupported(data)
+    if reason:
+        raise ImageRejected(reason)
+    with warnings.catch_warnings():
+        # Pillow only warns between max_pixels and twice that: refuse both.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        previous = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = max_pixels
+        try:
+            image = Image.open(io.BytesIO(data))
+            image.load()
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise ImageRejected(f"decompression bomb refused: {exc}") from None
+        except UnidentifiedImageError:
+            raise ImageRejected("not an image that Pillow can read (unknown or corrupt format)") from None
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise ImageRejected(f"corrupt or truncated image: {exc}") from None
+        finally:
+            Image.MAX_IMAGE_PIXELS = previous
+    if image.format not in ACCEPTED_FORMATS:
+        raise ImageRejected(f"unsupported image format {image.format!r}")
+    source_format = image.format
+    frames = getattr(image, "n_frames", 1)
+    orientation = image.getexif().get(EXIF_ORIENTATION, 1)
+    dpi, dpi_from_file = _dpi(image, default_dpi)
+    suffix = _passthrough_suffix(image, orientation, frames)
+    if suffix is None:
+        try:
+            image = _flatten(image)
+        except (OSError, ValueError) as exc:
+            raise ImageRejected(f"image cannot be converted for OCR: {exc}") from None
+    width, height = image.size
+    if min(width, height) < MIN_SIDE:
+        raise ImageRejected(f"image is {width}x{height} pixels: too small to hold a line of text")
+    fd, path = tempfile.mkstemp(prefix="page-", suffix=suffix or ".png")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            if suffix:
+                out.write(data)
+            else:
+                # Level 1: lossless, and several times faster than the default on big pages.
+                image.save(out, format="PNG", compress_level=1, dpi=(dpi, dpi))
+        yield PageImage(
+            path=path,
+            width=width,
+            height=height,
+            dpi=dpi,
+            dpi_from_file=dpi_from_file,
+            format=source_format,
+            frames=frames,
+            converted=suffix is None,
+        )
+    finally:
+        os.unlink(path)
+

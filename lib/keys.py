@@ -1,0 +1,86 @@
+"""Page addressing: how object keys map to books, pages, result and failure keys.
+
+The pages bucket holds ``BOOK/PAGE.ext``; the results bucket mirrors it as
+``BOOK/PAGE.json``. Failure records live under ``failed/`` and end in
+``.failure`` so that the indexer's ``.json`` trigger never sees them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Suffixes the pages bucket notifies on (serverless.yml lists the same ones,
+# upper case too; a test keeps the two in step).
+IMAGE_SUFFIXES: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".gif", ".bmp")
+RESULT_SUFFIX = ".json"
+FAILURE_PREFIX = "failed/"
+FAILURE_SUFFIX = ".failure"
+# S3 keys are at most 1,024 bytes; a failure key adds the prefix and suffix.
+MAX_KEY_BYTES = 1024
+
+
+class InvalidKey(ValueError):
+    """The object key cannot name a page: no book prefix, no page name, or not an image."""
+
+
+@dataclass(frozen=True)
+class PageRef:
+    """One page of one book, as named by the uploaded key."""
+
+    book: str
+    page: str
+
+    @property
+    def page_number(self) -> int | None:
+        """The page as an integer when its name is numeric (``0042`` -> 42)."""
+        return int(self.page) if self.page.isdigit() else None
+
+    @property
+    def result_key(self) -> str:
+        return f"{self.book}/{self.page}{RESULT_SUFFIX}"
+
+
+def is_image_key(key: str) -> bool:
+    return key.lower().endswith(IMAGE_SUFFIXES)
+
+
+def page_ref_from_key(key: str, suffixes: tuple[str, ...] = IMAGE_SUFFIXES) -> PageRef:
+    """Derive book and page from a decoded key: the book is everything before the last ``/``.
+
+    Raises InvalidKey when the key has no book prefix, an empty page name or
+    a suffix outside ``suffixes``.
+    """
+    lowered = key.lower()
+    suffix = next((s for s in suffixes if lowered.endswith(s)), None)
+    if suffix is None:
+        raise InvalidKey(f"key {key!r} does not end in one of {', '.join(suffixes)}")
+    book, sep, name = key.rpartition("/")
+    page = name[: -len(suffix)]
+    if not sep or not book:
+        raise InvalidKey(f"key {key!r} has no book prefix: upload pages as BOOK/PAGE{suffix}")
+    if not page:
+        raise InvalidKey(f"key {key!r} has no page name before {suffix}")
+    if book == FAILURE_PREFIX.rstrip("/") or book.startswith(FAILURE_PREFIX):
+        # Results of a book called "failed" would be listed as failure records.
+        raise InvalidKey(f"key {key!r}: the book name 'failed' is reserved for failure records")
+    return PageRef(book=book, page=page)
+
+
+def page_ref_from_result_key(key: str) -> PageRef:
+    """Book and page of a page JSON key in the results bucket."""
+    return page_ref_from_key(key, suffixes=(RESULT_SUFFIX,))
+
+
+def failure_key(source_key: str) -> str:
+    """Where the failure record for ``source_key`` goes in the results bucket.
+
+    Named after the source key itself, so two sources of one page
+    (``0042.jpg`` and ``0042.png``) keep separate records.
+    """
+    key = f"{FAILURE_PREFIX}{source_key}{FAILURE_SUFFIX}"
+    if len(key.encode()) > MAX_KEY_BYTES:
+        import hashlib
+
+        digest = hashlib.sha256(source_key.encode()).hexdigest()[:32]
+        key = f"{FAILURE_PREFIX}long-keys/{digest}{FAILURE_SUFFIX}"
+    return key

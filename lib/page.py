@@ -1,0 +1,108 @@
+"""The page model: Tesseract's TSV turned into the page JSON that the indexer and users read.
+
+Contract: ``schema/page.schema.json`` (``SCHEMA_VERSION``). Boxes are
+``[left, top, right, bottom]`` in pixels of the image as displayed (after EXIF
+orientation). Only rows with a confidence are words; rows with ``conf`` -1
+are structure (page, block, paragraph, line) and give no text of their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+# TSV levels
+_WORD = 5
+_COLUMNS = ("level", "page_num", "block_num", "par_num", "line_num", "word_num", "left", "top", "width", "height", "conf", "text")
+
+Box = list[int]
+
+
+def _union(boxes: Iterable[Box]) -> Box:
+    lefts, tops, rights, bottoms = zip(*boxes)
+    return [min(lefts), min(tops), max(rights), max(bottoms)]
+
+
+def parse_tsv(tsv: str) -> list[dict[str, Any]]:
+    """Blocks -> paragraphs -> lines -> words from one Tesseract TSV output.
+
+    Empty words are dropped, and so are lines, paragraphs and blocks left
+    without words; containers' boxes are the union of what they hold, so
+    every box encloses its words.
+    """
+    blocks: dict[int, dict[int, dict[int, list[dict[str, Any]]]]] = {}
+    for row in tsv.splitlines()[1:]:
+        cells = row.split("\t")
+        if len(cells) < len(_COLUMNS) or cells[0] != str(_WORD):
+            continue
+        text = cells[11].strip()
+        conf = float(cells[10])
+        if not text or conf < 0:
+            continue
+        left, top, width, height = (int(c) for c in cells[6:10])
+        word = {"text": text, "bbox": [left, top, left + width, top + height], "conf": round(conf, 2)}
+        block, par, line = int(cells[2]), int(cells[3]), int(cells[4])
+        blocks.setdefault(block, {}).setdefault(par, {}).setdefault(line, []).append(word)
+    result = []
+    for _, paragraphs in sorted(blocks.items()):
+        paras = []
+        for _, lines in sorted(paragraphs.items()):
+            line_docs = [_line(words) for _, words in sorted(lines.items())]
+            paras.append({"bbox": _union(line["bbox"] for line in line_docs), "lines": line_docs})
+        result.append({"bbox": _union(p["bbox"] for p in paras), "paragraphs": paras})
+    return result
+
+
+def _line(words: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "bbox": _union(w["bbox"] for w in words),
+        "text": " ".join(w["text"] for w in words),
+        "conf": round(sum(w["conf"] for w in words) / len(words), 2),
+        "words": words,
+    }
+
+
+def iter_lines(blocks: list[dict[str, Any]]) -> Iterable[tuple[int, int, dict[str, Any]]]:
+    """(block index, paragraph index, line) in reading order."""
+    for b, block in enumerate(blocks):
+        for p, paragraph in enumerate(block["paragraphs"]):
+            for line in paragraph["lines"]:
+                yield b, p, line
+
+
+def page_text(blocks: list[dict[str, Any]]) -> str:
+    """Reading-order text: a line per line, a blank line between paragraphs."""
+    return "\n\n".join(
+        "\n".join(line["text"] for line in paragraph["lines"])
+        for block in blocks
+        for paragraph in block["paragraphs"]
+    )
+
+
+def page_document(
+    *,
+    book: str,
+    page: str,
+    page_number: int | None,
+    source: dict[str, Any],
+    image: dict[str, Any],
+    ocr: dict[str, Any],
+    blocks: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The page JSON: everything a reader of the contract may rely on."""
+    words = sum(len(line["words"]) for _, _, line in iter_lines(blocks))
+    lines = sum(1 for _ in iter_lines(blocks))
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "book": book,
+        "page": page,
+        "page_number": page_number,
+        "source": source,
+        "image": image,
+        "ocr": ocr,
+        "stats": {"blocks": len(blocks), "lines": lines, "words": words},
+        "text": page_text(blocks),
+        "blocks": blocks,
+    }

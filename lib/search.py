@@ -1,0 +1,166 @@
+"""Search: the syntax users type, the OpenSearch query it becomes, and hits with boxes.
+
+Syntax: words must all appear (in a line, or across a line and the next one
+of its paragraph); a word with one or two wrong letters still matches (OCR
+errors); ``"double quotes"`` make a phrase; ``-word`` or ``-"a phrase"``
+excludes. Everything else is literal text. User input only ever reaches
+OpenSearch as the text of ``match``/``match_phrase`` clauses, never as query
+syntax, and sizes are capped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_LIMIT = 100
+MAX_QUERY_CHARS = 1000
+MAX_TERMS = 32
+_TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
+_WORDCHARS = re.compile(r"\w+")
+_EM = "<em>"
+
+
+class QueryError(ValueError):
+    """The query has nothing to search for."""
+
+
+@dataclass
+class ParsedQuery:
+    words: list[str] = field(default_factory=list)
+    phrases: list[str] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)
+
+
+def parse_query(text: str) -> ParsedQuery:
+    """Split user input into words, quoted phrases and exclusions; an unclosed quote runs to the end."""
+    parsed = ParsedQuery()
+    for match in _TOKEN.finditer(text[:MAX_QUERY_CHARS]):
+        negated, phrase, bare = match.group(1), match.group(2), match.group(3)
+        if phrase is not None:
+            if _WORDCHARS.search(phrase):
+                (parsed.excluded if negated else parsed.phrases).append(" ".join(phrase.split()))
+        elif bare.startswith("-") and len(bare) > 1 and _WORDCHARS.search(bare):
+            parsed.excluded.append(bare[1:])
+        elif _WORDCHARS.search(bare):
+            parsed.words.append(bare)
+    if len(parsed.words) + len(parsed.phrases) > MAX_TERMS:
+        raise QueryError(f"too many terms: at most {MAX_TERMS}")
+    if not parsed.words and not parsed.phrases:
+        raise QueryError("nothing to search for: type at least one word")
+    return parsed
+
+
+def _clauses(parsed: ParsedQuery, field_name: str) -> list[dict[str, Any]]:
+    clauses: list[dict[str, Any]] = [{"match_phrase": {field_name: {"query": p}}} for p in parsed.phrases]
+    clauses += [
+        {"match": {field_name: {"query": w, "fuzziness": "AUTO", "operator": "and"}}}
+        for w in parsed.words
+    ]
+    return clauses
+
+
+def build_query(parsed: ParsedQuery, *, book: str | None, limit: int, offset: int = 0) -> dict[str, Any]:
+    """The OpenSearch request body: a line matches on its own text (ranked first) or with its next line."""
+    filters: list[dict[str, Any]] = [{"term": {"kind": "line"}}]
+    if book:
+        filters.append({"term": {"book": book}})
+    excluded = [{"match_phrase": {"text": {"query": e}}} for e in parsed.excluded]
+    return {
+        "size": max(1, min(limit, MAX_LIMIT)),
+        "from": max(0, min(offset, 10_000 - MAX_LIMIT)),
+        "track_total_hits": True,
+        "query": {
+            "bool": {
+                "should": [
+                    {"bool": {"must": _clauses(parsed, "text"), "boost": 2.0, "_name": "line"}},
+                    {"bool": {"must": _clauses(parsed, "text_pair"), "_name": "pair"}},
+                ],
+                "minimum_should_match": 1,
+                "filter": filters,
+                "must_not": excluded,
+            }
+        },
+        "highlight": {
+            "pre_tags": [_EM],
+            "post_tags": ["</em>"],
+            "fields": {"text": {"number_of_fragments": 0}, "text_pair": {"number_of_fragments": 0}},
+        },
+        "_source": {"excludes": ["text_pair"]},
+        "sort": ["_score", {"book": "asc"}, {"page_number": "asc"}, {"line": "asc"}],
+    }
+
+
+def _marked(highlighted: str) -> list[int]:
+    """Indexes of the whitespace-separated words the highlighter marked."""
+    return [i for i, token in enumerate(highlighted.split()) if _EM in token]
+
+
+def _normal(word: str) -> str:
+    return "".join(_WORDCHARS.findall(word.lower()))
+
+
+def _fallback_marks(words: list[dict[str, Any]], parsed: ParsedQuery) -> list[int]:
+    """When the engine returns no highlight: words equal to a query word, else every word."""
+    wanted = {_normal(w) for w in parsed.words} | {_normal(t) for p in parsed.phrases for t in p.split()}
+    marks = [i for i, w in enumerate(words) if _normal(w["text"]) in wanted]
+    return marks or list(range(len(words)))
+
+
+def _union(boxes: list[list[int]]) -> list[int]:
+    return [min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)]
+
+
+def format_hit(hit: dict[str, Any], parsed: ParsedQuery) -> dict[str, Any] | None:
+    """A search hit as users see it, or None when it only repeats the next line's own hit."""
+    source = hit["_source"]
+    words = source.get("words", [])
+    following = (source.get("next") or {}).get("words", [])
+    highlight = hit.get("highlight", {})
+    # The highlighter marks query words in a field even where the whole query
+    # did not match it: the named query says which field really matched.
+    if "line" in hit.get("matched_queries", ["line"]) and highlight.get("text"):
+        snippet = highlight["text"][0]
+        marks = _marked(snippet)
+    elif highlight.get("text_pair"):
+        snippet = highlight["text_pair"][0]
+        marks = _marked(snippet)
+        if marks and min(marks) >= len(words):
+            return None  # everything matched is on the next line, which is a hit of its own
+    else:
+        snippet, marks = source["text"], []
+    pool = words + following
+    marks = [i for i in marks if i < len(pool)] or _fallback_marks(words, parsed)
+    matched = [pool[i] for i in marks]
+    lines_used = [source["bbox"]] + ([source["next"]["bbox"]] if any(i >= len(words) for i in marks) else [])
+    return {
+        "book": source["book"],
+        "page": source["page"],
+        "page_number": source.get("page_number"),
+        "line": source["line"],
+        "text": source["text"] + ("\n" + source["next"]["text"] if len(lines_used) > 1 else ""),
+        "snippet": snippet,
+        "bbox": _union(lines_used),
+        "words": [{"text": w["text"], "bbox": w["bbox"]} for w in matched],
+        "score": hit.get("_score"),
+    }
+
+
+def search(client: Any, index: str, query: str, *, book: str | None = None, limit: int = 10,
+           offset: int = 0) -> dict[str, Any]:
+    """Run a user query; returns ``{"total", "hits": [...]}`` as ``pagesearch search --json`` prints it."""
+    parsed = parse_query(query)
+    if not client.indices.exists(index=index):
+        return {"total": 0, "hits": []}
+    response = client.search(index=index, body=build_query(parsed, book=book, limit=limit, offset=offset))
+    hits, dropped = [], 0
+    for raw in response["hits"]["hits"]:
+        formatted = format_hit(raw, parsed)
+        if formatted is None:
+            dropped += 1
+        else:
+            hits.append(formatted)
+    total = response["hits"]["total"]
+    total = total["value"] if isinstance(total, dict) else int(total)
+    return {"total": max(total - dropped, len(hits)), "hits": hits}

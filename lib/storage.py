@@ -1,0 +1,146 @@
+"""S3: the one adapter both functions use to read and write objects.
+
+Retries are botocore's ``standard`` mode (exponential backoff with jitter on
+throttling and transient errors), configured here once. Errors a retry may
+cure propagate, so that Lambda retries the invocation.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+from urllib.parse import quote, unquote
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 6}, connect_timeout=5, read_timeout=60)
+_MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchVersion"}
+
+
+class ObjectMissing(LookupError):
+    """The object is not there (deleted before we read it)."""
+
+
+class WriteConflict(RuntimeError):
+    """A conditional write lost a race: someone wrote the object meanwhile."""
+
+
+class ObjectTooLarge(ValueError):
+    """The object is larger than we accept for its kind."""
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    key: str
+    etag: str
+    version_id: str | None
+    size: int
+    last_modified: str
+    metadata: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+
+@lru_cache(maxsize=1)
+def s3_client() -> Any:
+    """One client per container; honours AWS_ENDPOINT_URL(_S3) for local stacks."""
+    return boto3.client("s3", config=RETRY_CONFIG)
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def encode_metadata(values: dict[str, str | None]) -> dict[str, str]:
+    """S3 user metadata must be ASCII: keys and times are percent-encoded."""
+    return {k: quote(v, safe="") for k, v in values.items() if v is not None}
+
+
+def decode_metadata(values: dict[str, str]) -> dict[str, str]:
+    return {k: unquote(v) for k, v in values.items()}
+
+
+def _stored(key: str, response: dict[str, Any], body: bytes = b"") -> StoredObject:
+    return StoredObject(
+        key=key,
+        etag=str(response.get("ETag", "")).strip('"'),
+        version_id=response.get("VersionId"),
+        size=int(response.get("ContentLength", len(body))),
+        last_modified=response["LastModified"].isoformat() if response.get("LastModified") else "",
+        metadata=decode_metadata(response.get("Metadata", {})),
+        body=body,
+    )
+
+
+def head(bucket: str, key: str) -> StoredObject | None:
+    try:
+        return _stored(key, s3_client().head_object(Bucket=bucket, Key=key))
+    except ClientError as exc:
+        if _code(exc) in _MISSING:
+            return None
+        raise
+
+
+def get(bucket: str, key: str, *, max_bytes: int, version_id: str | None = None) -> StoredObject:
+    """The object's bytes; ObjectMissing if it is gone, ObjectTooLarge past ``max_bytes``."""
+    kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
+    if version_id:
+        kwargs["VersionId"] = version_id
+    try:
+        response = s3_client().get_object(**kwargs)
+    except ClientError as exc:
+        if _code(exc) in _MISSING:
+            raise ObjectMissing(f"s3://{bucket}/{key} does not exist") from None
+        raise
+    length = int(response.get("ContentLength") or 0)
+    if length > max_bytes:
+        response["Body"].close()
+        raise ObjectTooLarge(f"s3://{bucket}/{key} is {length} bytes, over the limit of {max_bytes}")
+    return _stored(key, response, response["Body"].read())
+
+
+def put_json(
+    bucket: str,
+    key: str,
+    document: Any,
+    *,
+    metadata: dict[str, str | None] | None = None,
+    if_match: str | None = None,
+    if_absent: bool = False,
+) -> str:
+    """Write a JSON document; with ``if_match``/``if_absent`` the write is conditional.
+
+    Returns the new ETag. Raises WriteConflict when the condition fails.
+    """
+    kwargs: dict[str, Any] = {
+        "Bucket": bucket,
+        "Key": key,
+        "Body": json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode(),
+        "ContentType": "application/json",
+        "Metadata": encode_metadata(metadata or {}),
+    }
+    if if_match:
+        kwargs["IfMatch"] = f'"{if_match}"'
+    elif if_absent:
+        kwargs["IfNoneMatch"] = "*"
+    try:
+        response = s3_client().put_object(**kwargs)
+    except ClientError as exc:
+        if _code(exc) in {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}:
+            raise WriteConflict(f"s3://{bucket}/{key} changed while we wrote it") from None
+        raise
+    return str(response.get("ETag", "")).strip('"')
+
+
+def delete(bucket: str, key: str) -> None:
+    s3_client().delete_object(Bucket=bucket, Key=key)
+
+
+def list_keys(bucket: str, prefix: str = "") -> list[str]:
+    keys: list[str] = []
+    for page in s3_client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys.extend(item["Key"] for item in page.get("Contents", []))
+    return keys

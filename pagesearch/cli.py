@@ -1,0 +1,214 @@
+"""``pagesearch``: run the local stack, ingest page images, search them, inspect failures.
+
+Every command honours AWS_ENDPOINT_URL, PAGES_BUCKET, RESULTS_BUCKET,
+OPENSEARCH_URL and OPENSEARCH_INDEX; what they leave unset comes from the
+running local stack (``pagesearch up``). With ``--json`` only JSON goes to
+standard output; progress and logs go to standard error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("PAGESEARCH_LOG_STDERR", "1")
+
+from pagesearch import stack as local  # noqa: E402
+
+
+def _config() -> dict[str, str]:
+    """Explicit environment first, then the running local stack."""
+    names = ("AWS_ENDPOINT_URL", "PAGES_BUCKET", "RESULTS_BUCKET", "OPENSEARCH_URL", "OPENSEARCH_INDEX")
+    current = local.running()
+    config = current.env() if current else {}
+    config.update({name: os.environ[name] for name in names if os.environ.get(name)})
+    if current is None and not (config.get("OPENSEARCH_URL") or config.get("AWS_ENDPOINT_URL")):
+        raise local.StackError("no local stack is running and no endpoints are set: run `pagesearch up` first")
+    config.setdefault("PAGES_BUCKET", local.DEFAULT_PAGES_BUCKET)
+    config.setdefault("RESULTS_BUCKET", local.DEFAULT_RESULTS_BUCKET)
+    config.setdefault("OPENSEARCH_INDEX", local.DEFAULT_INDEX)
+    # boto3 and lib read these from the environment.
+    os.environ.update(config)
+    return config
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    stack = local.up(dispatcher=not args.no_dispatcher)
+    if args.json:
+        print(json.dumps(stack.env()))
+    else:
+        _err("local stack up" + ("" if not args.no_dispatcher else " (no dispatcher: run functions with sls invoke local)"))
+        for name, value in stack.env().items():
+            print(f"export {name}={value}")
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    _err("local stack stopped" if local.down() else "no local stack was running")
+    return 0
+
+
+def cmd_env(args: argparse.Namespace) -> int:
+    for name, value in _config().items():
+        print(f"export {name}={value}")
+    return 0
+
+
+def _page_state(s3: Any, client: Any, config: dict[str, str], key: str, etag: str) -> str | None:
+    """'indexed', 'failed' or None (still in flight) for one uploaded image."""
+    from lib import storage
+    from lib.keys import failure_key, page_ref_from_key
+    from lib.search_index import get_page_doc, page_id
+
+    failure = storage.head(config["RESULTS_BUCKET"], failure_key(key))
+    if failure and failure.last_modified:
+        return "failed"
+    try:
+        ref = page_ref_from_key(key)
+    except ValueError:
+        return None
+    result = storage.head(config["RESULTS_BUCKET"], ref.result_key)
+    if result is None or result.metadata.get("source-etag") != etag:
+        return None
+    if storage.head(config["RESULTS_BUCKET"], failure_key(ref.result_key)):
+        return "failed"
+    try:
+        doc = get_page_doc(client, config["OPENSEARCH_INDEX"], page_id(ref.book, ref.page))
+    except Exception:  # noqa: BLE001 - index not created yet
+        return None
+    return "indexed" if doc and doc.get("source", {}).get("etag") == result.etag else None
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from lib import storage
+    from lib.keys import InvalidKey, page_ref_from_key
+    from lib.opensearch import client as opensearch_client
+
+    config = _config()
+    s3 = storage.s3_client()
+    uploaded: dict[str, str] = {}
+    started = time.monotonic()
+    for path in tqdm([Path(p) for p in args.files], desc="upload", unit="page", file=sys.stderr, disable=args.quiet):
+        key = f"{args.book}/{path.name}"
+        try:
+            page_ref_from_key(key)
+        except InvalidKey as exc:
+            _err(f"skipped {path}: {exc}")
+            continue
+        with path.open("rb") as body:
+            response = s3.put_object(Bucket=config["PAGES_BUCKET"], Key=key, Body=body)
+        uploaded[key] = response["ETag"].strip('"')
+    summary: dict[str, Any] = {"book": args.book, "uploaded": len(uploaded)}
+    if not args.no_wait and uploaded:
+        client = opensearch_client(config["OPENSEARCH_URL"])
+        states: dict[str, str] = {}
+        deadline = time.monotonic() + args.timeout
+        with tqdm(total=len(uploaded), desc="ocr+index", unit="page", file=sys.stderr, disable=args.quiet) as bar:
+            while len(states) < len(uploaded) and time.monotonic() < deadline:
+                for key, etag in uploaded.items():
+                    if key not in states:
+                        state = _page_state(s3, client, config, key, etag)
+                        if state:
+                            states[key] = state
+                            bar.update(1)
+                if len(states) < len(uploaded):
+                    time.sleep(0.25)
+        summary.update(indexed=sum(s == "indexed" for s in states.values()),
+                       failed=sorted(k for k, s in states.items() if s == "failed"),
+                       pending=sorted(set(uploaded) - set(states)))
+    summary["seconds"] = round(time.monotonic() - started, 2)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        _err(" ".join(f"{k}={v}" for k, v in summary.items()))
+    return 1 if summary.get("pending") or summary.get("failed") else 0
+
+
+def _terminal_snippet(snippet: str) -> str:
+    if not sys.stdout.isatty():
+        return snippet.replace("<em>", "[").replace("</em>", "]")
+    return snippet.replace("<em>", "\033[1m").replace("</em>", "\033[0m")
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from lib.opensearch import client as opensearch_client
+    from lib.search import QueryError, search
+
+    config = _config()
+    try:
+        result = search(opensearch_client(config["OPENSEARCH_URL"]), config["OPENSEARCH_INDEX"], args.query,
+                        book=args.book, limit=args.limit)
+    except QueryError as exc:
+        _err(f"pagesearch: {exc}")
+        return 2
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+        return 0
+    print(f"{result['total']} hit(s) for {args.query!r}")
+    for hit in result["hits"]:
+        boxes = " ".join(f"{w['text']}@{','.join(map(str, w['bbox']))}" for w in hit["words"])
+        print(f"{hit['book']}  p.{hit['page']}  l.{hit['line']}  {_terminal_snippet(hit['snippet'])}")
+        print(f"    line box {hit['bbox']}  words {boxes}")
+    return 0
+
+
+def cmd_failures(args: argparse.Namespace) -> int:
+    from lib.failures import list_failures
+
+    records = list_failures(_config()["RESULTS_BUCKET"])
+    if args.json:
+        print(json.dumps(records, ensure_ascii=False))
+    else:
+        for record in records:
+            print(f"{record['time']}  {record['stage']}  {record['source']['key']}  {record['reason']}")
+        _err(f"{len(records)} failure record(s)")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="pagesearch", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("up", help="start the local stack and print its endpoints")
+    p.add_argument("--no-dispatcher", action="store_true", help="leave events queued (run functions with sls invoke local)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_up)
+    sub.add_parser("down", help="stop the local stack").set_defaults(func=cmd_down)
+    sub.add_parser("env", help="print the endpoints as shell exports").set_defaults(func=cmd_env)
+    p = sub.add_parser("ingest", help="upload page images and wait until they are searchable")
+    p.add_argument("files", nargs="+")
+    p.add_argument("--book", required=True, help="book id: pages are stored as BOOK/FILENAME")
+    p.add_argument("--no-wait", action="store_true", help="return once uploaded")
+    p.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for OCR and indexing")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_ingest)
+    p = sub.add_parser("search", help='search the indexed text ("quoted phrase", -exclude)')
+    p.add_argument("query")
+    p.add_argument("--book")
+    p.add_argument("--limit", type=int, default=10)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search)
+    p = sub.add_parser("failures", help="list failure records")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_failures)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except local.StackError as exc:
+        _err(f"pagesearch: {exc}")
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
