@@ -113,6 +113,14 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def _rel(path: Path) -> str:
+    # Messages name paths as a user in the repository would type them.
+    try:
+        return str(path.relative_to(REPO))
+    except ValueError:
+        return str(path)
+
+
 # --------------------------------------------------------------------------- versions
 
 
@@ -500,7 +508,7 @@ def deb_path(entry: dict[str, Any]) -> Path:
 def _stale_message(gone: list[dict[str, Any]], arch: str) -> str:
     names = " and ".join(f"{e['name']} {e['version']}" for e in gone)
     return (
-        f"Debian no longer serves {names} ({arch}), which {LOCK_PATH.relative_to(REPO)} pins: "
+        f"Debian no longer serves {names} ({arch}), which {_rel(LOCK_PATH)} pins: "
         f"re-resolve with `{LOCK_COMMAND.format(arch=arch)}` "
         f"(that is `{LOCK_COMMAND_RAW.format(arch=arch)}`), then rebuild and commit the new lock."
     )
@@ -915,7 +923,7 @@ def relock_arch(lock: dict[str, Any], arch: Arch, langs: list[str]) -> None:
         "tools": tools,
     }
     write_lock(lock)
-    log(f"wrote {LOCK_PATH.relative_to(REPO)} for {arch.debian}: {len(program)} packages")
+    log(f"wrote {_rel(LOCK_PATH)} for {arch.debian}: {len(program)} packages")
 
 
 def arch_lock(arch: str, lock: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -923,7 +931,7 @@ def arch_lock(arch: str, lock: dict[str, Any] | None = None) -> dict[str, Any]:
     section = lock.get("arches", {}).get(arch)
     if not section:
         raise StaleLockError(
-            f"{LOCK_PATH.relative_to(REPO)} has nothing for {arch}: resolve it with "
+            f"{_rel(LOCK_PATH)} has nothing for {arch}: resolve it with "
             f"`{LOCK_COMMAND.format(arch=arch)}` (that is `{LOCK_COMMAND_RAW.format(arch=arch)}`)."
         )
     return section
@@ -938,7 +946,7 @@ def fetch_tool(name: str, arch: str, member: str | None = None) -> Path:
     tools = arch_lock(arch).get("tools", {})
     if name not in tools:
         raise StaleLockError(
-            f"{LOCK_PATH.relative_to(REPO)} does not pin {name} for {arch}: re-resolve with "
+            f"{_rel(LOCK_PATH)} does not pin {name} for {arch}: re-resolve with "
             f"`{LOCK_COMMAND.format(arch=arch)}` (that is `{LOCK_COMMAND_RAW.format(arch=arch)}`)."
         )
     entry = tools[name]
@@ -1092,7 +1100,7 @@ def build(arch_name: str, langs: list[str], relock: bool) -> dict[str, Any]:
     section = lock.get("arches", {}).get(arch_name)
     if relock or not section:
         if not section and not relock:
-            log(f"{LOCK_PATH.relative_to(REPO)} has no {arch_name} packages yet: resolving them")
+            log(f"{_rel(LOCK_PATH)} has no {arch_name} packages yet: resolving them")
         relock_arch(lock, arch, langs)
         section = lock["arches"][arch_name]
     missing = [lang for lang in langs if lang not in section.get("languages", {})]
@@ -1102,7 +1110,7 @@ def build(arch_name: str, langs: list[str], relock: bool) -> dict[str, Any]:
         for lang in missing:
             section.setdefault("languages", {})[lang] = resolve_language(index, lang)
         write_lock(lock)
-        log(f"added {', '.join(missing)} to {LOCK_PATH.relative_to(REPO)}: commit it")
+        log(f"added {', '.join(missing)} to {_rel(LOCK_PATH)}: commit it")
     packages = section["packages"]
     lang_entries = [section["languages"][lang] for lang in langs]
     out = output_dir(arch_name)
@@ -1164,8 +1172,8 @@ def build(arch_name: str, langs: list[str], relock: bool) -> dict[str, Any]:
     stamp = {
         "inputs": inputs,
         "arch": arch_name,
-        "output": str(out.relative_to(REPO)),
-        "zip": str(zpath.relative_to(REPO)),
+        "output": _rel(out),
+        "zip": _rel(zpath),
         "tesseract": version,
         "languages": langs,
         "packages": len(packages) + len(lang_entries),

@@ -1,0 +1,45 @@
+# The README's two commands are `make demo` and `make test`; both set up first.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+ARCH ?= amd64
+export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+
+.PHONY: setup demo test test-fast lint package layer layer-lock bench up down clean
+
+setup:
+	@bash scripts/setup.sh
+
+demo: setup
+	@bash scripts/demo.sh
+
+test: setup
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-fast: setup
+	$(VENV)/bin/pytest -m "not slow and not layer" $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+package: setup
+	npx sls package
+
+layer:
+	python3 layers/build.py --arch $(ARCH)
+
+layer-lock:
+	python3 layers/build.py --relock --arch $(ARCH)
+
+bench: setup
+	$(PY) -m bench
+
+up: setup
+	$(VENV)/bin/pagesearch up
+
+down:
+	-$(VENV)/bin/pagesearch down
+
+clean: down
+	rm -rf .serverless build .pytest_cache .ruff_cache
