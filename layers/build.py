@@ -898,7 +898,12 @@ def write_lock(lock: dict[str, Any]) -> None:
     )
     lock["distribution"] = f"debian/{DISTRIBUTION}"
     ordered = {k: lock[k] for k in ("about", "distribution")}
-    ordered["arches"] = {a: lock.get("arches", {})[a] for a in sorted(lock.get("arches", {}))}
+    ordered["arches"] = {}
+    for name in sorted(lock.get("arches", {})):
+        section = dict(lock["arches"][name])
+        for key in ("languages", "tools"):  # sorted, so that adding one is a small diff
+            section[key] = dict(sorted(section.get(key, {}).items()))
+        ordered["arches"][name] = section
     tmp = LOCK_PATH.with_name(LOCK_PATH.name + ".tmp")
     tmp.write_text(json.dumps(ordered, indent=2) + "\n")
     tmp.replace(LOCK_PATH)
