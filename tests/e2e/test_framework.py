@@ -1,0 +1,86 @@
+"""The Serverless Framework for real: `sls invoke local` with the sample events, `sls package` offline."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT, SAMPLES
+
+pytestmark = pytest.mark.e2e
+SLS = ROOT / "node_modules" / ".bin" / "sls"
+
+
+def sls(*args: str, env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess:
+    result = subprocess.run([str(SLS), *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=timeout)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def returned(output: str) -> dict[str, Any]:
+    """`sls invoke local` prints the function's logs, then its return value as indented JSON, last."""
+    start = output.rindex("\n{\n") + 1 if "\n{\n" in output else output.index("{\n")
+    return json.loads(output[start:])
+
+
+@pytest.fixture
+def stack_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """Moto and the OpenSearch API server, with the bucket names the sample events use; no dispatcher."""
+    from pagesearch import stack
+
+    monkeypatch.setenv("PAGES_BUCKET", "pagesearch-dev-pages")
+    monkeypatch.setenv("RESULTS_BUCKET", "pagesearch-dev-results")
+    running = stack.up(dispatcher=False)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+    env.update(running.env(), PATH=f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}", SLS_TELEMETRY_DISABLED="1")
+    yield env
+    stack.down()
+
+
+def test_invoke_local_runs_both_functions_on_the_sample_events(stack_env: dict[str, str]) -> None:
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=stack_env["AWS_ENDPOINT_URL"])
+    s3.put_object(Bucket="pagesearch-dev-pages", Key="samples/phototest.tif", Body=(SAMPLES / "phototest.tif").read_bytes())
+
+    ocr = returned(sls("invoke", "local", "-f", "ocr", "-p", "events/ocr.json", env=stack_env).stdout)
+    assert ocr["pages"][0]["status"] == "ocr" and ocr["pages"][0]["words"] > 40 and ocr["pages"][0]["ms"] > 0
+    page = json.loads(s3.get_object(Bucket="pagesearch-dev-results", Key="samples/phototest.json")["Body"].read())
+    assert page["book"] == "samples" and "lazy fox" in page["text"]
+
+    test_event = returned(sls("invoke", "local", "-f", "ocr", "-p", "events/ocr-test-event.json", env=stack_env).stdout)
+    assert test_event == {"records": 0, "pages": []}
+
+    indexer = returned(sls("invoke", "local", "-f", "indexer", "-p", "events/indexer.json", env=stack_env).stdout)
+    assert indexer["pages"][0]["status"] == "indexed" and indexer["pages"][0]["lines"] == page["stats"]["lines"]
+    from lib.opensearch import client
+    from lib.search import search
+
+    hits = search(client(stack_env["OPENSEARCH_URL"]), stack_env["OPENSEARCH_INDEX"], '"lazy fox"')
+    assert hits["total"] >= 3 and hits["hits"][0]["book"] == "samples"
+
+
+def test_package_offline_gives_linux_artifacts_for_the_lambda_python(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(HOME=str(tmp_path), SLS_TELEMETRY_DISABLED="1", PATH=f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}")
+    sls("package", "--package", str(tmp_path / "out"), env=env)
+    out = tmp_path / "out"
+    code = zipfile.ZipFile(out / "pagesearch.zip").namelist()
+    assert "handlers/ocr.py" in code and "lib/ocr_flow.py" in code and "schema/page.schema.json" in code
+    assert not [n for n in code if n.startswith(("tests/", "node_modules/", ".venv/", "layers/", "bench/"))]
+    deps = zipfile.ZipFile(out / "pythonDeps.zip").namelist()
+    assert any(n.startswith("python/PIL/_imaging.cpython-312-x86_64-linux-gnu") for n in deps), "Pillow for Python 3.12"
+    assert any(n.startswith("python/pytesseract/") for n in deps) and any(n.startswith("python/opensearchpy/") for n in deps)
+    assert not any(n.startswith("python/boto3/") for n in deps)
+    layer = zipfile.ZipFile(out / "tesseract.zip").namelist()
+    assert "bin/tesseract" in layer
+    template = json.loads((out / "cloudformation-template-update-stack.json").read_text())
+    ocr = template["Resources"]["OcrLambdaFunction"]["Properties"]
+    assert ocr["Runtime"] == "python3.12" and ocr["Environment"]["Variables"]["OMP_THREAD_LIMIT"] == "1"

@@ -1,0 +1,62 @@
+"""The README's main job end to end: the local stack, the demo, and the pagesearch CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, SAMPLES
+
+pytestmark = pytest.mark.e2e
+BIN = ROOT / ".venv" / "bin"
+
+
+def run(*args: str, env: dict[str, str], check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(args, capture_output=True, text=True, env=env, cwd=ROOT, timeout=timeout, check=check)
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_ENDPOINT_URL", "OPENSEARCH_", "PAGES_", "RESULTS_"))}
+    env.update(PAGESEARCH_STATE_DIR=str(tmp_path / "state"), PATH=f"{BIN}:{env['PATH']}")
+    yield env
+    run(str(BIN / "pagesearch"), "down", env=env, check=False)
+
+
+def test_demo_runs_the_main_job_and_the_cli_speaks_json(cli_env: dict[str, str]) -> None:
+    demo = run("bash", "scripts/demo.sh", env=cli_env, timeout=600)
+    assert "uploaded=3 indexed=3 failed=[] pending=[]" in demo.stderr, demo.stderr[-2000:]
+    assert "hit(s) for 'quick brown dog'" in demo.stdout
+    assert "samples  p.d015" in demo.stdout  # "child of the moat" on the 1-dpi oldbooks page
+    result = run(str(BIN / "pagesearch"), "search", '"lazy fox"', "--book", "samples", "--json", env=cli_env)
+    payload = json.loads(result.stdout)  # only JSON on standard output
+    assert payload["total"] >= 3
+    hit = payload["hits"][0]
+    assert (hit["book"], hit["page"]) == ("samples", "phototest")
+    assert [w["text"].strip(".") for w in hit["words"]] == ["lazy", "fox"]
+    assert len(hit["bbox"]) == 4 and all(len(w["bbox"]) == 4 for w in hit["words"])
+
+
+def test_ingest_reports_failures_and_failures_lists_them(cli_env: dict[str, str], tmp_path: Path) -> None:
+    run(str(BIN / "pagesearch"), "up", env=cli_env)
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    good = SAMPLES / "phototest.tif"
+    ingest = run(str(BIN / "pagesearch"), "ingest", str(good), str(broken), "--book", "mixed", "--json",
+                 env=cli_env, check=False)
+    summary = json.loads(ingest.stdout)
+    assert ingest.returncode == 1
+    assert (summary["uploaded"], summary["indexed"], summary["failed"]) == (2, 1, ["mixed/broken.png"])
+    records = json.loads(run(str(BIN / "pagesearch"), "failures", "--json", env=cli_env).stdout)
+    assert [(r["source"]["key"], r["stage"]) for r in records] == [("mixed/broken.png", "ocr")]
+    assert records[0]["book"] == "mixed" and records[0]["page"] == "broken"
+
+
+def test_search_without_a_stack_says_what_to_do(cli_env: dict[str, str]) -> None:
+    result = run(str(BIN / "pagesearch"), "search", "whale", env=cli_env, check=False)
+    assert result.returncode == 2 and "pagesearch up" in result.stderr and result.stdout == ""

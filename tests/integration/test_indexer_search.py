@@ -1,0 +1,226 @@
+"""The indexer and search against a real OpenSearch API server, with real OCR output of real pages."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import RESULTS_BUCKET, SAMPLES, ocr_page_json, s3_event, words_of
+from tests.proxy import Fault, FaultProxy
+
+pytestmark = pytest.mark.integration
+
+
+def invoke(event: dict[str, Any]) -> dict[str, Any]:
+    import handlers.indexer
+    from pagesearch.dispatcher import LambdaContext
+
+    handlers.indexer.SETTINGS = handlers.indexer.Settings.from_env()
+    return handlers.indexer.handler(event, LambdaContext("pagesearch-test-indexer"))
+
+
+def put_page(s3: Any, document: dict[str, Any], *, sequencer: str = "0062A1B2C3D4E5F601",
+             event_time: str = "2026-11-25T09:00:00.000Z") -> dict[str, Any]:
+    key = f"{document['book']}/{document['page']}.json"
+    response = s3.put_object(Bucket=RESULTS_BUCKET, Key=key, Body=json.dumps(document).encode(),
+                             ContentType="application/json")
+    record = s3_event(RESULTS_BUCKET, key, etag=response["ETag"].strip('"'), sequencer=sequencer,
+                      event_time=event_time)
+    return {"Records": [record]}
+
+
+def search(settings: Any, query: str, **kwargs: Any) -> dict[str, Any]:
+    from lib.opensearch import client
+    from lib.search import search as run
+
+    return run(client(settings.opensearch_url), settings.opensearch_index, query, **kwargs)
+
+
+def page_docs(settings: Any, book: str, page: str) -> list[dict[str, Any]]:
+    from lib.opensearch import client
+
+    body = {"size": 1000, "query": {"bool": {"filter": [{"term": {"book": book}}, {"term": {"page": page}}]}}}
+    hits = client(settings.opensearch_url).search(index=settings.opensearch_index, body=body)["hits"]["hits"]
+    return sorted((h["_id"], h["_source"].get("text"), h["_source"].get("kind")) for h in hits)
+
+
+@pytest.fixture
+def library(s3: Any, settings: Any, page_json_cache: dict[str, Any], tesseract: str) -> dict[str, dict[str, Any]]:
+    """Three real pages in two books, indexed through the handler."""
+    pages = {
+        "photo": ocr_page_json(page_json_cache, SAMPLES / "phototest.tif", book="tests", page="0001"),
+        "euro": ocr_page_json(page_json_cache, SAMPLES / "eurotext.tif", book="tests", page="0002"),
+        "moat": ocr_page_json(page_json_cache, SAMPLES / "d015.tiff", book="child-of-the-moat", page="0015"),
+    }
+    for document in pages.values():
+        assert invoke(put_page(s3, document))["pages"][0]["status"] == "indexed"
+    return pages
+
+
+def first_line_with(document: dict[str, Any], word: str) -> dict[str, Any]:
+    from lib.page import iter_lines
+
+    return next(line for _, _, line in iter_lines(document["blocks"]) if word in line["text"].split())
+
+
+def test_a_word_finds_its_lines_with_the_words_box(library: dict[str, Any], settings: Any) -> None:
+    result = search(settings, "Fuchs")
+    assert result["total"] >= 1
+    hit = result["hits"][0]
+    assert (hit["book"], hit["page"]) == ("tests", "0002")
+    line = first_line_with(library["euro"], next(w for w in hit["text"].split() if "Fuchs" in w))
+    word = next(w for w in line["words"] if "Fuchs" in w["text"])
+    assert {"text": word["text"], "bbox": word["bbox"]} in hit["words"]
+    assert hit["bbox"] == line["bbox"]
+    assert set(hit) >= {"book", "page", "line", "text", "snippet", "bbox", "words", "score"}
+
+
+def test_a_quoted_phrase_is_found_within_a_line(library: dict[str, Any], settings: Any) -> None:
+    result = search(settings, '"lazy fox"')
+    assert result["total"] >= 3
+    for hit in result["hits"]:
+        assert "<em>lazy</em> <em>fox" in hit["snippet"]
+        assert [w["text"].strip(".,") for w in hit["words"]] == ["lazy", "fox"]
+    assert search(settings, '"fox lazy"')["total"] == 0
+
+
+def test_a_phrase_broken_across_two_lines_still_finds_the_page(library: dict[str, Any], settings: Any) -> None:
+    document = library["moat"]
+    first, second, phrase = _phrase_across_a_line_break(document)
+    result = search(settings, f'"{phrase}"')
+    assert result["total"] >= 1
+    hit = next(h for h in result["hits"] if (h["book"], h["page"]) == ("child-of-the-moat", "0015"))
+    assert [w["bbox"] for w in hit["words"]] == [first["words"][-1]["bbox"], second["words"][0]["bbox"]]
+    assert hit["bbox"][1] <= first["bbox"][1] and hit["bbox"][3] >= second["bbox"][3]
+    assert "<em>" in hit["snippet"]
+
+
+def _phrase_across_a_line_break(document: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """Last word of a line + first word of the next line of its paragraph, found on no single line."""
+    texts = [" ".join(words_of(line["text"])) for b in document["blocks"] for p in b["paragraphs"] for line in p["lines"]]
+    for block in document["blocks"]:
+        for paragraph in block["paragraphs"]:
+            for first, second in zip(paragraph["lines"], paragraph["lines"][1:], strict=False):
+                tail, head = words_of(first["words"][-1]["text"]), words_of(second["words"][0]["text"])
+                if len(tail) == 1 and len(head) == 1 and len(tail[0]) > 2 and len(head[0]) > 2:
+                    phrase = f"{tail[0]} {head[0]}"
+                    if not any(phrase in text for text in texts):
+                        return first, second, phrase
+    raise AssertionError("no line break to test on this page")
+
+
+def test_one_wrong_letter_still_finds_the_line(library: dict[str, Any], settings: Any) -> None:
+    result = search(settings, "qiuck")  # transposition: OCR and typing errors alike
+    assert result["total"] >= 1 and all("quick" in h["text"] for h in result["hits"])
+    assert search(settings, "brpwn")["total"] >= 1
+
+
+def test_search_restricted_to_a_book(library: dict[str, Any], settings: Any) -> None:
+    everywhere = search(settings, "the", limit=100)
+    assert {h["book"] for h in everywhere["hits"]} == {"tests", "child-of-the-moat"}
+    only = search(settings, "the", book="child-of-the-moat", limit=100)
+    assert only["hits"] and {h["book"] for h in only["hits"]} == {"child-of-the-moat"}
+    assert search(settings, "the", book="no-such-book")["total"] == 0
+
+
+def test_snippet_highlights_exactly_the_matched_words(library: dict[str, Any], settings: Any) -> None:
+    hit = search(settings, "moat")["hits"][0]
+    marked = [t for t in hit["snippet"].split() if "<em>" in t]
+    assert marked and all("moat" in t.lower() for t in marked)
+    assert all(w["text"].lower().strip(".,") in ("moat", "moat;") for w in hit["words"])
+
+
+def test_reindex_with_fewer_lines_removes_the_rest(library: dict[str, Any], s3: Any, settings: Any) -> None:
+    document = json.loads(json.dumps(library["photo"]))
+    before = page_docs(settings, "tests", "0001")
+    paragraph = document["blocks"][0]["paragraphs"][-1]
+    paragraph["lines"] = paragraph["lines"][:1]
+    kept = sum(len(p["lines"]) for b in document["blocks"] for p in b["paragraphs"])
+    invoke(put_page(s3, document, sequencer="0062A1B2C3D4E5F602", event_time="2026-11-25T09:01:00.000Z"))
+    after = page_docs(settings, "tests", "0001")
+    assert len([d for d in after if d[2] == "line"]) == kept < len([d for d in before if d[2] == "line"])
+    assert search(settings, '"lazy fox"', book="tests")["total"] < 3
+
+
+def test_replacing_writes_new_lines_before_removing_old_ones() -> None:
+    from lib.events import SourceStamp
+    from lib.search_index import page_docs as build, replace_actions
+    from tests.conftest import ocr_page_json as _unused  # noqa: F401 - keeps imports uniform
+
+    document = {"book": "b", "page": "1", "page_number": 1, "image": {"width": 10, "height": 10}, "source": {"key": "b/1.png"},
+                "blocks": [{"bbox": [0, 0, 9, 9], "paragraphs": [{"bbox": [0, 0, 9, 9], "lines": [
+                    {"text": "one", "bbox": [0, 0, 9, 4], "conf": 90, "words": [{"text": "one", "bbox": [0, 0, 9, 4], "conf": 90}]}]}]}]}
+    docs = build(document, SourceStamp("b/1.json", "t"), "2026-11-25T00:00:00Z")
+    actions = list(replace_actions(docs, "pages", {"high_water": 5, "lines": 5}))
+    ops = [a["_op_type"] for a in actions]
+    assert ops == ["index", "delete", "delete", "delete", "delete", "index"]
+    assert actions[-1]["_source"]["high_water"] == 5
+
+
+def test_deleting_the_json_removes_the_page(library: dict[str, Any], settings: Any) -> None:
+    removal = s3_event(RESULTS_BUCKET, "tests/0002.json", name="ObjectRemoved:Delete", sequencer="0062A1B2C3D4E5F6FF",
+                       event_time="2026-11-25T10:00:00.000Z")
+    assert invoke({"Records": [removal]})["pages"][0]["status"] == "deleted"
+    assert page_docs(settings, "tests", "0002") == []
+    assert search(settings, "Fuchs")["total"] == 0
+    assert search(settings, "quick")["total"] >= 1
+
+
+def test_an_older_json_never_overwrites_a_newer_one(library: dict[str, Any], s3: Any, settings: Any) -> None:
+    newer = json.loads(json.dumps(library["moat"]))
+    newer["blocks"] = newer["blocks"][:1]
+    newer_event = put_page(s3, newer, sequencer="0062A1B2C3D4E5F6A0", event_time="2026-11-25T09:05:00.000Z")
+    invoke(newer_event)
+    expected = page_docs(settings, "child-of-the-moat", "0015")
+    older_event = put_page(s3, library["moat"], sequencer="0062A1B2C3D4E5F690", event_time="2026-11-25T09:04:00.000Z")
+    assert invoke(older_event)["pages"][0]["status"] == "skipped"
+    assert page_docs(settings, "child-of-the-moat", "0015") == expected
+
+
+def test_page_json_that_fails_the_schema_gets_a_failure_record(s3: Any, settings: Any) -> None:
+    s3.put_object(Bucket=RESULTS_BUCKET, Key="bad/0001.json", Body=b'{"book": "bad", "page": "0001"}')
+    s3.put_object(Bucket=RESULTS_BUCKET, Key="bad/0002.json", Body=b"{not json")
+    events = {"Records": [s3_event(RESULTS_BUCKET, "bad/0001.json"), s3_event(RESULTS_BUCKET, "bad/0002.json")]}
+    summary = invoke(events)
+    assert [p["status"] for p in summary["pages"]] == ["failed", "failed"]
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=RESULTS_BUCKET, Prefix="failed/")["Contents"]]
+    assert sorted(keys) == ["failed/bad/0001.json.failure", "failed/bad/0002.json.failure"]
+
+
+@pytest.fixture
+def proxied(settings: Any, monkeypatch: pytest.MonkeyPatch, opensearch_url: str) -> Iterator[FaultProxy]:
+    proxy = FaultProxy(opensearch_url).start()
+    monkeypatch.setenv("OPENSEARCH_URL", proxy.url)
+    yield proxy
+    proxy.stop()
+
+
+def test_the_bulk_request_asks_for_the_refresh_search_needs(proxied: FaultProxy, s3: Any,
+                                                           page_json_cache: dict[str, Any], tesseract: str) -> None:
+    """The local server has no refresh lag, so prove the request itself asks for it."""
+    document = ocr_page_json(page_json_cache, SAMPLES / "phototest.tif", book="refresh", page="0001")
+    invoke(put_page(s3, document))
+    bulks = [r for r in proxied.requests if r.path.endswith("/_bulk")]
+    assert len(bulks) == 1, "one page is one bulk request"
+    assert "refresh=wait_for" in bulks[0].query
+
+
+def test_opensearch_overloaded_mid_page_retries_then_converges(proxied: FaultProxy, s3: Any, settings: Any,
+                                                              page_json_cache: dict[str, Any], tesseract: str) -> None:
+    from lib.outcome import RetryableFailure
+
+    document = ocr_page_json(page_json_cache, SAMPLES / "phototest.tif", book="faults", page="0001")
+    event = put_page(s3, document)
+    proxied.faults.append(Fault(path="/_bulk", status=503, times=100))
+    with pytest.raises(RetryableFailure):
+        invoke(event)
+    assert len([r for r in proxied.requests if r.path.endswith("/_bulk")]) > 1, "the client retried with backoff"
+    proxied.faults.clear()
+    assert invoke(event)["pages"][0]["status"] == "indexed"  # the redelivered event
+    docs = page_docs(settings, "faults", "0001")
+    assert len([d for d in docs if d[2] == "line"]) == document["stats"]["lines"]
+    assert len({d[0] for d in docs}) == len(docs)
+    assert words_of(search(settings, '"lazy fox"', book="faults")["hits"][0]["text"])
