@@ -1,7 +1,8 @@
 'use strict';
-// The two buckets, their TLS-only policies and their notifications. Written in
-// JS so the accepted image suffixes come from lib/keys.py (one list, used by
-// the OCR function and the local stack too), upper and lower case.
+// The two buckets, the bucket of their access logs, TLS-only policies and the
+// notifications. Written in JS so the accepted image suffixes come from
+// lib/keys.py (one list, used by the OCR function and the local stack too),
+// upper and lower case.
 const fs = require('fs');
 const path = require('path');
 
@@ -17,18 +18,16 @@ function suffixFilter(suffix) {
   return { S3Key: { Rules: [{ Name: 'suffix', Value: suffix }] } };
 }
 
+const partition = (rest) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, rest]] });
+
+// Encryption is SSE-S3 (AES-256): a KMS key would add a KMS request per object
+// written and read, at millions of pages; access is governed by IAM and the
+// bucket policies, and S3 server access logs only support SSE-S3 targets.
 function bucket(name, deletionPolicy, extra) {
   return {
     Type: 'AWS::S3::Bucket',
     DeletionPolicy: deletionPolicy,
     UpdateReplacePolicy: deletionPolicy,
-    Metadata: {
-      checkov: { skip: [
-        { id: 'CKV_AWS_18', comment: 'Access logging needs a log bucket of your organisation; enable it there or with CloudTrail data events.' },
-        { id: 'CKV_AWS_144', comment: 'Cross-region replication is a disaster-recovery choice with its own cost, not a default.' },
-        { id: 'CKV_AWS_145', comment: 'SSE-S3 (AES-256) encryption: a KMS key adds a KMS request per object and per read at scale.' },
-      ] },
-    },
     Properties: {
       BucketName: name,
       BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
@@ -41,7 +40,13 @@ function bucket(name, deletionPolicy, extra) {
   };
 }
 
-function tlsOnly(bucketRef) {
+function logsTo(prefix) {
+  return { LoggingConfiguration: { DestinationBucketName: { Ref: 'AccessLogsBucket' }, LogFilePrefix: prefix } };
+}
+
+// A deny, so the wildcard principal and action widen nothing: any request to
+// the bucket or its objects over plain HTTP is refused, whoever makes it.
+function tlsOnly(bucketRef, extraStatements = []) {
   return {
     Type: 'AWS::S3::BucketPolicy',
     Properties: {
@@ -50,7 +55,20 @@ function tlsOnly(bucketRef) {
         Sid: 'DenyInsecureTransport', Effect: 'Deny', Principal: '*', Action: 's3:*',
         Resource: [{ 'Fn::GetAtt': [bucketRef, 'Arn'] }, { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketRef, 'Arn'] }, '/*']] }],
         Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-      }] },
+      }, ...extraStatements] },
+    },
+  };
+}
+
+// S3's log delivery writes into the access-logs bucket, for our three buckets only.
+function logDelivery(sourceBuckets) {
+  return {
+    Sid: 'S3ServerAccessLogs', Effect: 'Allow', Principal: { Service: 'logging.s3.amazonaws.com' },
+    Action: 's3:PutObject',
+    Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['AccessLogsBucket', 'Arn'] }, '/*']] },
+    Condition: {
+      ArnLike: { 'aws:SourceArn': sourceBuckets },
+      StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
     },
   };
 }
@@ -58,6 +76,7 @@ function tlsOnly(bucketRef) {
 module.exports = async ({ resolveVariable }) => {
   const pages = await resolveVariable('param:pagesBucket');
   const results = await resolveVariable('param:resultsBucket');
+  const accessLogs = await resolveVariable('param:accessLogsBucket');
   const retain = String(await resolveVariable('param:retainBuckets')) !== 'false';
   const policy = retain ? 'Retain' : 'Delete';
   const topicConfigurations = imageSuffixes().flatMap((suffix) =>
@@ -65,12 +84,32 @@ module.exports = async ({ resolveVariable }) => {
   const lambdaConfigurations = ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'].map((event) => ({
     Event: event, Function: { 'Fn::GetAtt': ['IndexerLambdaFunction', 'Arn'] }, Filter: suffixFilter('.json'),
   }));
+  const accessLogsBucket = bucket(accessLogs, policy, {
+    LifecycleConfiguration: { Rules: [
+      { Id: 'expire-logs', Status: 'Enabled', ExpirationInDays: 365, NoncurrentVersionExpiration: { NoncurrentDays: 30 } },
+    ] },
+  });
+  accessLogsBucket.Metadata = { checkov: { skip: [{
+    id: 'CKV_AWS_18',
+    comment: 'This is the access-log bucket of the other three; logging it into itself would log its own log writes without end.',
+  }] } };
   return {
     Resources: {
-      PagesBucket: { ...bucket(pages, policy, { NotificationConfiguration: { TopicConfigurations: topicConfigurations } }), DependsOn: ['PagesTopicPolicy'] },
+      PagesBucket: {
+        ...bucket(pages, policy, { ...logsTo('pages/'), NotificationConfiguration: { TopicConfigurations: topicConfigurations } }),
+        DependsOn: ['PagesTopicPolicy', 'AccessLogsBucketPolicy'],
+      },
       PagesBucketPolicy: tlsOnly('PagesBucket'),
-      ResultsBucket: { ...bucket(results, policy, { NotificationConfiguration: { LambdaConfigurations: lambdaConfigurations } }), DependsOn: ['IndexerS3Permission'] },
+      ResultsBucket: {
+        ...bucket(results, policy, { ...logsTo('results/'), NotificationConfiguration: { LambdaConfigurations: lambdaConfigurations } }),
+        DependsOn: ['IndexerS3Permission', 'AccessLogsBucketPolicy'],
+      },
       ResultsBucketPolicy: tlsOnly('ResultsBucket'),
+      AccessLogsBucket: accessLogsBucket,
+      AccessLogsBucketPolicy: tlsOnly('AccessLogsBucket', [logDelivery([
+        partition(`:s3:::${pages}`), partition(`:s3:::${results}`),
+        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::', { Ref: 'ServerlessDeploymentBucket' }]] },
+      ])]),
     },
   };
 };
