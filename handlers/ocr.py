@@ -6,8 +6,8 @@ from typing import Any
 
 from lib.events import parse_event
 from lib.observability import logger, metrics
-from lib.outcome import process_all
 from lib.ocr_flow import process_message
+from lib.outcome import process_all
 from lib.settings import Settings
 
 SETTINGS = Settings.from_env()

@@ -55,8 +55,13 @@ def load_page(body: bytes) -> dict[str, Any]:
 
 def process_message(item: ObjectEvent | BadMessage, settings: Settings) -> Outcome:
     if isinstance(item, BadMessage):
-        record_failure(results_bucket=settings.results_bucket, stage=STAGE, source_bucket="",
-                       source_key=f"events/{item.ref}", reason=item.reason)
+        record_failure(
+            results_bucket=settings.results_bucket,
+            stage=STAGE,
+            source_bucket="",
+            source_key=f"events/{item.ref}",
+            reason=item.reason,
+        )
         return Outcome(key=item.ref, status="failed", detail=item.reason)
     try:
         ref = page_ref_from_result_key(item.key)
@@ -73,14 +78,27 @@ def process_message(item: ObjectEvent | BadMessage, settings: Settings) -> Outco
     current = indexed_stamp(previous)
     if current is not None and stamp.older_than(current):
         logger.info("stale event skipped", extra={"key": item.key, "book": ref.book, "page": ref.page})
-        return Outcome(key=item.key, status="skipped", book=ref.book, page=ref.page, detail="stale event: a newer version is indexed")
+        return Outcome(
+            key=item.key,
+            status="skipped",
+            book=ref.book,
+            page=ref.page,
+            detail="stale event: a newer version is indexed",
+        )
     if item.removed:
         return _remove(item, ref.book, ref.page, settings, client, previous)
     return _index(item, stamp, ref.book, ref.page, settings, client, previous)
 
 
-def _index(item: ObjectEvent, stamp: SourceStamp, book: str, page: str, settings: Settings, client: Any,
-           previous: dict[str, Any] | None) -> Outcome:
+def _index(
+    item: ObjectEvent,
+    stamp: SourceStamp,
+    book: str,
+    page: str,
+    settings: Settings,
+    client: Any,
+    previous: dict[str, Any] | None,
+) -> Outcome:
     from lib.search_index import page_docs, replace_actions, run_bulk
 
     started = time.perf_counter()
@@ -103,14 +121,22 @@ def _index(item: ObjectEvent, stamp: SourceStamp, book: str, page: str, settings
     docs = page_docs(document, stamp, now)
     run_bulk(client, list(replace_actions(docs, settings.opensearch_index, previous)))
     clear_failure(settings.results_bucket, item.key)
-    outcome = Outcome(key=item.key, status="indexed", book=book, page=page, lines=len(docs.lines),
-                      words=sum(len(d["words"]) for d in docs.lines), ms=round((time.perf_counter() - started) * 1000))
+    outcome = Outcome(
+        key=item.key,
+        status="indexed",
+        book=book,
+        page=page,
+        lines=len(docs.lines),
+        words=sum(len(d["words"]) for d in docs.lines),
+        ms=round((time.perf_counter() - started) * 1000),
+    )
     logger.info("page indexed", extra=outcome.as_dict())
     return outcome
 
 
-def _remove(item: ObjectEvent, book: str, page: str, settings: Settings, client: Any,
-            previous: dict[str, Any] | None) -> Outcome:
+def _remove(
+    item: ObjectEvent, book: str, page: str, settings: Settings, client: Any, previous: dict[str, Any] | None
+) -> Outcome:
     from lib.search_index import delete_actions, page_id, run_bulk
 
     clear_failure(settings.results_bucket, item.key)
@@ -122,7 +148,14 @@ def _remove(item: ObjectEvent, book: str, page: str, settings: Settings, client:
 
 
 def _fail(item: ObjectEvent, book: str, page: str, settings: Settings, reason: str) -> Outcome:
-    record_failure(results_bucket=settings.results_bucket, stage=STAGE, source_bucket=item.bucket,
-                   source_key=item.key, reason=reason, book=book, page=page,
-                   event={"name": item.event_name, "time": item.event_time, "sequencer": item.sequencer})
+    record_failure(
+        results_bucket=settings.results_bucket,
+        stage=STAGE,
+        source_bucket=item.bucket,
+        source_key=item.key,
+        reason=reason,
+        book=book,
+        page=page,
+        event={"name": item.event_name, "time": item.event_time, "sequencer": item.sequencer},
+    )
     return Outcome(key=item.key, status="failed", book=book, page=page, detail=reason)

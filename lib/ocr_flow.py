@@ -68,8 +68,11 @@ def process_message(item: ObjectEvent | BadMessage, settings: Settings) -> Outco
         if item.removed:
             return Outcome(key=item.key, status="skipped", detail=str(exc))
         record_failure(
-            results_bucket=settings.results_bucket, stage=STAGE, source_bucket=item.bucket,
-            source_key=item.key, reason=str(exc),
+            results_bucket=settings.results_bucket,
+            stage=STAGE,
+            source_bucket=item.bucket,
+            source_key=item.key,
+            reason=str(exc),
         )
         return Outcome(key=item.key, status="failed", detail=str(exc))
     if item.removed:
@@ -99,20 +102,37 @@ def _ocr_page(item: ObjectEvent, ref: PageRef, settings: Settings) -> Outcome:
     # What we OCR is what GetObject returned, which may be newer than the event.
     stamp = SourceStamp(key=item.key, event_time=item.event_time, sequencer=item.sequencer, etag=obj.etag)
     try:
-        document = ocr_document(obj.body, ref, settings, source={
-            "bucket": item.bucket, "key": item.key, "etag": obj.etag, "version_id": obj.version_id,
-            "sequencer": item.sequencer, "event_time": item.event_time, "last_modified": obj.last_modified,
-            "size": obj.size,
-        })
+        document = ocr_document(
+            obj.body,
+            ref,
+            settings,
+            source={
+                "bucket": item.bucket,
+                "key": item.key,
+                "etag": obj.etag,
+                "version_id": obj.version_id,
+                "sequencer": item.sequencer,
+                "event_time": item.event_time,
+                "last_modified": obj.last_modified,
+                "size": obj.size,
+            },
+        )
     except (ImageRejected, OcrFailed) as exc:
         return _fail(item, ref, settings, str(exc))
     written = _write_if_newest(settings.results_bucket, ref.result_key, document, stamp, existing)
     if not written:
-        return Outcome(key=item.key, status="skipped", book=ref.book, page=ref.page, detail="a newer version was written meanwhile")
+        return Outcome(
+            key=item.key, status="skipped", book=ref.book, page=ref.page, detail="a newer version was written meanwhile"
+        )
     clear_failure(settings.results_bucket, item.key)
     stats = document["stats"]
     outcome = Outcome(
-        key=item.key, status="ocr", book=ref.book, page=ref.page, words=stats["words"], lines=stats["lines"],
+        key=item.key,
+        status="ocr",
+        book=ref.book,
+        page=ref.page,
+        words=stats["words"],
+        lines=stats["lines"],
         ms=round((time.perf_counter() - started) * 1000),
     )
     logger.info("page OCR'd", extra=outcome.as_dict())
@@ -124,7 +144,9 @@ def ocr_document(data: bytes, ref: PageRef, settings: Settings, *, source: dict[
     cmd = tesseract_cmd(settings.tesseract_cmd)
     with page_image(data, max_pixels=settings.max_image_pixels, default_dpi=settings.default_dpi) as image:
         started = time.perf_counter()
-        output = run_tesseract(image.path, lang=settings.ocr_lang, dpi=image.dpi, timeout=settings.tesseract_timeout, cmd=cmd)
+        output = run_tesseract(
+            image.path, lang=settings.ocr_lang, dpi=image.dpi, timeout=settings.tesseract_timeout, cmd=cmd
+        )
         duration_ms = round((time.perf_counter() - started) * 1000)
     blocks = parse_tsv(output.tsv)
     return page_document(
@@ -133,8 +155,12 @@ def ocr_document(data: bytes, ref: PageRef, settings: Settings, *, source: dict[
         page_number=ref.page_number,
         source={k: v for k, v in source.items() if v is not None},
         image={
-            "width": image.width, "height": image.height, "dpi": image.dpi, "dpi_from_file": image.dpi_from_file,
-            "format": image.format, "frames": image.frames,
+            "width": image.width,
+            "height": image.height,
+            "dpi": image.dpi,
+            "dpi_from_file": image.dpi_from_file,
+            "format": image.format,
+            "frames": image.frames,
         },
         ocr={"engine": output.engine, "lang": output.lang, "psm": output.psm, "duration_ms": duration_ms},
         blocks=blocks,
@@ -159,8 +185,12 @@ def _write_if_newest(
     for _ in range(_WRITE_ATTEMPTS):
         try:
             storage.put_json(
-                bucket, key, document, metadata=_stamp_metadata(stamp),
-                if_match=existing.etag if existing else None, if_absent=existing is None,
+                bucket,
+                key,
+                document,
+                metadata=_stamp_metadata(stamp),
+                if_match=existing.etag if existing else None,
+                if_absent=existing is None,
             )
             return True
         except storage.WriteConflict:
@@ -179,7 +209,9 @@ def _remove_page(item: ObjectEvent, ref: PageRef, settings: Settings) -> Outcome
     if existing is None:
         return Outcome(key=item.key, status="skipped", book=ref.book, page=ref.page, detail="no page JSON to remove")
     if current is not None and (current.key != item.key or removal.older_than(current)):
-        return Outcome(key=item.key, status="skipped", book=ref.book, page=ref.page, detail="page JSON belongs to a newer source")
+        return Outcome(
+            key=item.key, status="skipped", book=ref.book, page=ref.page, detail="page JSON belongs to a newer source"
+        )
     storage.delete(settings.results_bucket, ref.result_key)
     logger.info("page removed", extra={"key": item.key, "book": ref.book, "page": ref.page})
     return Outcome(key=item.key, status="deleted", book=ref.book, page=ref.page)
@@ -187,8 +219,13 @@ def _remove_page(item: ObjectEvent, ref: PageRef, settings: Settings) -> Outcome
 
 def _fail(item: ObjectEvent, ref: PageRef, settings: Settings, reason: str) -> Outcome:
     record_failure(
-        results_bucket=settings.results_bucket, stage=STAGE, source_bucket=item.bucket, source_key=item.key,
-        reason=reason, book=ref.book, page=ref.page,
+        results_bucket=settings.results_bucket,
+        stage=STAGE,
+        source_bucket=item.bucket,
+        source_key=item.key,
+        reason=reason,
+        book=ref.book,
+        page=ref.page,
         event={"name": item.event_name, "time": item.event_time, "sequencer": item.sequencer, "etag": item.etag},
     )
     return Outcome(key=item.key, status="failed", book=ref.book, page=ref.page, detail=reason)

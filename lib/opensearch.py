@@ -44,6 +44,9 @@ def client(url: str, *, timeout: int = 30, max_retries: int = 3) -> Any:
 
         region, service = signing
         credentials = boto3.Session().get_credentials()
-        kwargs.update(http_auth=Urllib3AWSV4SignerAuth(credentials, os.environ.get("AWS_REGION", region), service),
-                      use_ssl=True, verify_certs=True)
+        kwargs.update(
+            http_auth=Urllib3AWSV4SignerAuth(credentials, os.environ.get("AWS_REGION", region), service),
+            use_ssl=True,
+            verify_certs=True,
+        )
     return OpenSearch(**kwargs)

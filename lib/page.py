@@ -15,13 +15,26 @@ SCHEMA_VERSION = 1
 
 # TSV levels
 _WORD = 5
-_COLUMNS = ("level", "page_num", "block_num", "par_num", "line_num", "word_num", "left", "top", "width", "height", "conf", "text")
+_COLUMNS = (
+    "level",
+    "page_num",
+    "block_num",
+    "par_num",
+    "line_num",
+    "word_num",
+    "left",
+    "top",
+    "width",
+    "height",
+    "conf",
+    "text",
+)
 
 Box = list[int]
 
 
 def _union(boxes: Iterable[Box]) -> Box:
-    lefts, tops, rights, bottoms = zip(*boxes)
+    lefts, tops, rights, bottoms = zip(*boxes, strict=False)
     return [min(lefts), min(tops), max(rights), max(bottoms)]
 
 
@@ -75,9 +88,7 @@ def iter_lines(blocks: list[dict[str, Any]]) -> Iterable[tuple[int, int, dict[st
 def page_text(blocks: list[dict[str, Any]]) -> str:
     """Reading-order text: a line per line, a blank line between paragraphs."""
     return "\n\n".join(
-        "\n".join(line["text"] for line in paragraph["lines"])
-        for block in blocks
-        for paragraph in block["paragraphs"]
+        "\n".join(line["text"] for line in paragraph["lines"]) for block in blocks for paragraph in block["paragraphs"]
     )
 
 

@@ -54,10 +54,7 @@ def parse_query(text: str) -> ParsedQuery:
 
 def _clauses(parsed: ParsedQuery, field_name: str) -> list[dict[str, Any]]:
     clauses: list[dict[str, Any]] = [{"match_phrase": {field_name: {"query": p}}} for p in parsed.phrases]
-    clauses += [
-        {"match": {field_name: {"query": w, "fuzziness": "AUTO", "operator": "and"}}}
-        for w in parsed.words
-    ]
+    clauses += [{"match": {field_name: {"query": w, "fuzziness": "AUTO", "operator": "and"}}} for w in parsed.words]
     return clauses
 
 
@@ -147,8 +144,9 @@ def format_hit(hit: dict[str, Any], parsed: ParsedQuery) -> dict[str, Any] | Non
     }
 
 
-def search(client: Any, index: str, query: str, *, book: str | None = None, limit: int = 10,
-           offset: int = 0) -> dict[str, Any]:
+def search(
+    client: Any, index: str, query: str, *, book: str | None = None, limit: int = 10, offset: int = 0
+) -> dict[str, Any]:
     """Run a user query; returns ``{"total", "hits": [...]}`` as ``pagesearch search --json`` prints it."""
     parsed = parse_query(query)
     if not client.indices.exists(index=index):

@@ -111,23 +111,41 @@ def page_docs(document: dict[str, Any], stamp: SourceStamp, indexed_at: str) -> 
     lines = []
     for number, (block, paragraph, line) in enumerate(rows, start=1):
         doc = {
-            **common, "kind": "line", "line": number, "block": block, "paragraph": paragraph,
-            "text": line["text"], "text_pair": line["text"], "conf": line["conf"], "bbox": line["bbox"],
+            **common,
+            "kind": "line",
+            "line": number,
+            "block": block,
+            "paragraph": paragraph,
+            "text": line["text"],
+            "text_pair": line["text"],
+            "conf": line["conf"],
+            "bbox": line["bbox"],
             "words": [_word(w) for w in line["words"]],
         }
         if number < len(rows):
             next_block, next_paragraph, next_line = rows[number]
             if (next_block, next_paragraph) == (block, paragraph):
                 doc["text_pair"] = f"{line['text']} {next_line['text']}"
-                doc["next"] = {"line": number + 1, "text": next_line["text"], "bbox": next_line["bbox"],
-                               "words": [_word(w) for w in next_line["words"]]}
+                doc["next"] = {
+                    "line": number + 1,
+                    "text": next_line["text"],
+                    "bbox": next_line["bbox"],
+                    "words": [_word(w) for w in next_line["words"]],
+                }
         lines.append(doc)
     image = document.get("image", {})
     page_doc = {
-        **common, "kind": "page", "lines": len(lines),
+        **common,
+        "kind": "page",
+        "lines": len(lines),
         "image": {"width": image.get("width"), "height": image.get("height")},
-        "source": {"key": stamp.key, "sequencer": stamp.sequencer, "event_time": stamp.event_time,
-                   "etag": stamp.etag, "image_key": document.get("source", {}).get("key")},
+        "source": {
+            "key": stamp.key,
+            "sequencer": stamp.sequencer,
+            "event_time": stamp.event_time,
+            "etag": stamp.etag,
+            "image_key": document.get("source", {}).get("key"),
+        },
         "indexed_at": indexed_at,
     }
     return PageDocs(pid=pid, lines=lines, page=page_doc)
@@ -137,8 +155,12 @@ def indexed_stamp(page_doc: dict[str, Any] | None) -> SourceStamp | None:
     if not page_doc:
         return None
     source = page_doc.get("source") or {}
-    return SourceStamp(key=source.get("key", ""), event_time=source.get("event_time", ""),
-                       sequencer=source.get("sequencer"), etag=source.get("etag"))
+    return SourceStamp(
+        key=source.get("key", ""),
+        event_time=source.get("event_time", ""),
+        sequencer=source.get("sequencer"),
+        etag=source.get("etag"),
+    )
 
 
 def get_page_doc(client: Any, alias: str, pid: str) -> dict[str, Any] | None:
@@ -163,8 +185,12 @@ def replace_actions(docs: PageDocs, alias: str, previous: dict[str, Any] | None)
         yield {"_op_type": "index", "_index": alias, "_id": line_doc_id(docs.pid, doc["line"]), "_source": doc}
     for number in range(len(docs.lines) + 1, high_water + 1):
         yield {"_op_type": "delete", "_index": alias, "_id": line_doc_id(docs.pid, number)}
-    yield {"_op_type": "index", "_index": alias, "_id": page_doc_id(docs.pid),
-           "_source": {**docs.page, "high_water": high_water}}
+    yield {
+        "_op_type": "index",
+        "_index": alias,
+        "_id": page_doc_id(docs.pid),
+        "_source": {**docs.page, "high_water": high_water},
+    }
 
 
 def delete_actions(pid: str, alias: str, previous: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -18,7 +18,7 @@ from typing import Any
 
 os.environ.setdefault("PAGESEARCH_LOG_STDERR", "1")
 
-from pagesearch import stack as local  # noqa: E402
+from pagesearch import stack as local
 
 
 def _config() -> dict[str, str]:
@@ -46,7 +46,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(stack.env()))
     else:
-        _err("local stack up" + ("" if not args.no_dispatcher else " (no dispatcher: run functions with sls invoke local)"))
+        _err(
+            "local stack up"
+            + ("" if not args.no_dispatcher else " (no dispatcher: run functions with sls invoke local)")
+        )
         for name, value in stack.env().items():
             print(f"export {name}={value}")
     return 0
@@ -83,7 +86,7 @@ def _page_state(s3: Any, client: Any, config: dict[str, str], key: str, etag: st
         return "failed"
     try:
         doc = get_page_doc(client, config["OPENSEARCH_INDEX"], page_id(ref.book, ref.page))
-    except Exception:  # noqa: BLE001 - index not created yet
+    except Exception:
         return None
     return "indexed" if doc and doc.get("source", {}).get("etag") == result.etag else None
 
@@ -124,9 +127,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                             bar.update(1)
                 if len(states) < len(uploaded):
                     time.sleep(0.25)
-        summary.update(indexed=sum(s == "indexed" for s in states.values()),
-                       failed=sorted(k for k, s in states.items() if s == "failed"),
-                       pending=sorted(set(uploaded) - set(states)))
+        summary.update(
+            indexed=sum(s == "indexed" for s in states.values()),
+            failed=sorted(k for k, s in states.items() if s == "failed"),
+            pending=sorted(set(uploaded) - set(states)),
+        )
     summary["seconds"] = round(time.monotonic() - started, 2)
     if args.json:
         print(json.dumps(summary))
@@ -147,8 +152,13 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     config = _config()
     try:
-        result = search(opensearch_client(config["OPENSEARCH_URL"]), config["OPENSEARCH_INDEX"], args.query,
-                        book=args.book, limit=args.limit)
+        result = search(
+            opensearch_client(config["OPENSEARCH_URL"]),
+            config["OPENSEARCH_INDEX"],
+            args.query,
+            book=args.book,
+            limit=args.limit,
+        )
     except QueryError as exc:
         _err(f"pagesearch: {exc}")
         return 2
@@ -180,7 +190,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pagesearch", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("up", help="start the local stack and print its endpoints")
-    p.add_argument("--no-dispatcher", action="store_true", help="leave events queued (run functions with sls invoke local)")
+    p.add_argument(
+        "--no-dispatcher", action="store_true", help="leave events queued (run functions with sls invoke local)"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_up)
     sub.add_parser("down", help="stop the local stack").set_defaults(func=cmd_down)

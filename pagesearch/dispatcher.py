@@ -55,8 +55,11 @@ def sns_event(body: dict[str, Any], subscription_arn: str) -> dict[str, Any]:
         "UnsubscribeUrl": body.get("UnsubscribeURL", ""),
         "MessageAttributes": body.get("MessageAttributes", {}),
     }
-    return {"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0",
-                         "EventSubscriptionArn": subscription_arn, "Sns": sns}]}
+    return {
+        "Records": [
+            {"EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn": subscription_arn, "Sns": sns}
+        ]
+    }
 
 
 def lambda_event(queue: str, body: str) -> dict[str, Any]:
@@ -82,7 +85,7 @@ def drain(sqs: Any, queues: dict[str, str], workers: int, once: bool = False) ->
         context = LambdaContext(function_name=f"pagesearch-dev-{function}", aws_request_id=message["MessageId"])
         try:
             handlers[function](lambda_event(name, message["Body"]), context)
-        except Exception:  # noqa: BLE001 - the message stays queued and is retried, as in Lambda
+        except Exception:
             return
         sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
@@ -90,8 +93,9 @@ def drain(sqs: Any, queues: dict[str, str], workers: int, once: bool = False) ->
         while not _stop.is_set():
             futures = []
             for name, url in queues.items():
-                batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=min(10, workers * 2),
-                                            WaitTimeSeconds=0 if once else 1).get("Messages", [])
+                batch = sqs.receive_message(
+                    QueueUrl=url, MaxNumberOfMessages=min(10, workers * 2), WaitTimeSeconds=0 if once else 1
+                ).get("Messages", [])
                 futures += [pool.submit(run, name, url, m) for m in batch]
             for future in futures:
                 future.result()

@@ -10,6 +10,7 @@ Nothing persists: ``up`` rebuilds everything.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -23,6 +24,10 @@ from typing import Any
 
 from lib.keys import IMAGE_SUFFIXES, RESULT_SUFFIX
 
+ROOT = Path(__file__).resolve().parent.parent
+# The Lambda layer's own Tesseract, when `make layer` has built it: what runs
+# locally is then what runs in Lambda.
+LAYER_TESSERACT = ROOT / "layers" / "tesseract" / "bin" / "tesseract"
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's account
 DEFAULT_PAGES_BUCKET = "pagesearch-dev-pages"
@@ -57,6 +62,7 @@ class Stack:
 
     def env(self) -> dict[str, str]:
         """What the functions, ``sls invoke local`` and the CLI need to reach this stack."""
+        tesseract = os.environ.get("TESSERACT_CMD") or (str(LAYER_TESSERACT) if LAYER_TESSERACT.exists() else "")
         return {
             "AWS_ENDPOINT_URL": self.aws_endpoint,
             "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
@@ -67,6 +73,7 @@ class Stack:
             "RESULTS_BUCKET": self.results_bucket,
             "OPENSEARCH_URL": self.opensearch_url,
             "OPENSEARCH_INDEX": self.opensearch_index,
+            **({"TESSERACT_CMD": tesseract} if tesseract else {}),
         }
 
     def save(self) -> None:
@@ -97,8 +104,14 @@ def _spawn(name: str, args: list[str], env: dict[str, str] | None = None) -> sub
     logs = state_dir() / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     log = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child, which outlives us
-    return subprocess.Popen(args, stdout=subprocess.PIPE if name == "opensearch" else log, stderr=log,
-                            stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+    return subprocess.Popen(
+        args,
+        stdout=subprocess.PIPE if name == "opensearch" else log,
+        stderr=log,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,
+    )
 
 
 def _wait_http(url: str, timeout: float = 30.0) -> None:
@@ -141,18 +154,25 @@ def start_opensearch() -> tuple[str, int]:
 def _clients(endpoint: str) -> tuple[Any, Any, Any]:
     import boto3
 
-    kwargs = {"endpoint_url": endpoint, "region_name": REGION,
-              "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    kwargs = {
+        "endpoint_url": endpoint,
+        "region_name": REGION,
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",
+    }
     return boto3.client("s3", **kwargs), boto3.client("sns", **kwargs), boto3.client("sqs", **kwargs)
 
 
 def _queue(sqs: Any, name: str) -> tuple[str, str]:
     dlq_url = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    url = sqs.create_queue(QueueName=name, Attributes={
-        "VisibilityTimeout": str(VISIBILITY_TIMEOUT),
-        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVES)}),
-    })["QueueUrl"]
+    url = sqs.create_queue(
+        QueueName=name,
+        Attributes={
+            "VisibilityTimeout": str(VISIBILITY_TIMEOUT),
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVES)}),
+        },
+    )["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     return url, arn
 
@@ -167,24 +187,47 @@ def provision(stack: Stack) -> None:
     stack.index_queue, index_arn = _queue(sqs, "pagesearch-indexer")
     sns.subscribe(TopicArn=stack.topic_arn, Protocol="sqs", Endpoint=ocr_arn)
     suffixes = sorted({s for suffix in IMAGE_SUFFIXES for s in (suffix, suffix.upper())})
-    s3.put_bucket_notification_configuration(Bucket=stack.pages_bucket, NotificationConfiguration={
-        "TopicConfigurations": [
-            {"TopicArn": stack.topic_arn, "Events": [event],
-             "Filter": {"Key": {"FilterRules": [{"Name": "suffix", "Value": suffix}]}}}
-            for suffix in suffixes for event in ("s3:ObjectCreated:*", "s3:ObjectRemoved:*")
-        ]})
-    s3.put_bucket_notification_configuration(Bucket=stack.results_bucket, NotificationConfiguration={
-        "QueueConfigurations": [
-            {"QueueArn": index_arn, "Events": ["s3:ObjectCreated:*"],
-             "Filter": {"Key": {"FilterRules": [{"Name": "suffix", "Value": RESULT_SUFFIX}]}}},
-            {"QueueArn": index_arn, "Events": ["s3:ObjectRemoved:*"],
-             "Filter": {"Key": {"FilterRules": [{"Name": "suffix", "Value": RESULT_SUFFIX}]}}},
-        ]})
+    s3.put_bucket_notification_configuration(
+        Bucket=stack.pages_bucket,
+        NotificationConfiguration={
+            "TopicConfigurations": [
+                {
+                    "TopicArn": stack.topic_arn,
+                    "Events": [event],
+                    "Filter": {"Key": {"FilterRules": [{"Name": "suffix", "Value": suffix}]}},
+                }
+                for suffix in suffixes
+                for event in ("s3:ObjectCreated:*", "s3:ObjectRemoved:*")
+            ]
+        },
+    )
+    s3.put_bucket_notification_configuration(
+        Bucket=stack.results_bucket,
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "QueueArn": index_arn,
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {"Key": {"FilterRules": [{"Name": "suffix", "Value": RESULT_SUFFIX}]}},
+                },
+                {
+                    "QueueArn": index_arn,
+                    "Events": ["s3:ObjectRemoved:*"],
+                    "Filter": {"Key": {"FilterRules": [{"Name": "suffix", "Value": RESULT_SUFFIX}]}},
+                },
+            ]
+        },
+    )
 
 
 def start_dispatcher(stack: Stack) -> int:
-    env = {**os.environ, **stack.env(), "PAGESEARCH_OCR_QUEUE": stack.ocr_queue,
-           "PAGESEARCH_INDEX_QUEUE": stack.index_queue, "POWERTOOLS_METRICS_NAMESPACE": "PageSearchLocal"}
+    env = {
+        **os.environ,
+        **stack.env(),
+        "PAGESEARCH_OCR_QUEUE": stack.ocr_queue,
+        "PAGESEARCH_INDEX_QUEUE": stack.index_queue,
+        "POWERTOOLS_METRICS_NAMESPACE": "PageSearchLocal",
+    }
     proc = _spawn("dispatcher", [sys.executable, "-m", "pagesearch.dispatcher"], env=env)
     return proc.pid
 
@@ -219,10 +262,14 @@ def up(*, dispatcher: bool = True) -> Stack:
         opensearch_url = os.environ.get("OPENSEARCH_URL", "")
         if not opensearch_url:
             opensearch_url, pids["opensearch"] = start_opensearch()
-        stack = Stack(aws_endpoint=aws_endpoint, opensearch_url=opensearch_url,
-                      opensearch_index=os.environ.get("OPENSEARCH_INDEX", DEFAULT_INDEX),
-                      pages_bucket=os.environ.get("PAGES_BUCKET", DEFAULT_PAGES_BUCKET),
-                      results_bucket=os.environ.get("RESULTS_BUCKET", DEFAULT_RESULTS_BUCKET), pids=pids)
+        stack = Stack(
+            aws_endpoint=aws_endpoint,
+            opensearch_url=opensearch_url,
+            opensearch_index=os.environ.get("OPENSEARCH_INDEX", DEFAULT_INDEX),
+            pages_bucket=os.environ.get("PAGES_BUCKET", DEFAULT_PAGES_BUCKET),
+            results_bucket=os.environ.get("RESULTS_BUCKET", DEFAULT_RESULTS_BUCKET),
+            pids=pids,
+        )
         provision(stack)
         if dispatcher:
             pids["dispatcher"] = start_dispatcher(stack)
@@ -243,10 +290,8 @@ def _terminate(pid: int) -> None:
         if not _alive(pid):
             return
         time.sleep(0.1)
-    try:
+    with contextlib.suppress(OSError):
         os.killpg(pid, signal.SIGKILL)
-    except OSError:
-        pass
 
 
 def down() -> bool:

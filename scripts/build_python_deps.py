@@ -36,22 +36,49 @@ def main() -> int:
     shutil.rmtree(OUTPUT, ignore_errors=True)
     target = OUTPUT / "python"
     command = [
-        sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
-        "--platform", PLATFORMS[args.arch], "--python-version", args.python_version,
-        "--implementation", "cp", "--only-binary=:all:", "--target", str(target), "-r", str(REQUIREMENTS),
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-compile",
+        "--platform",
+        PLATFORMS[args.arch],
+        "--python-version",
+        args.python_version,
+        "--implementation",
+        "cp",
+        "--only-binary=:all:",
+        "--target",
+        str(target),
+        "-r",
+        str(REQUIREMENTS),
     ]
     subprocess.run(command, check=True)
     # Lambda provides boto3/botocore; opensearch-py's optional gRPC transport
     # (grpcio, protobuf: 20 MB) is never imported by its HTTP client.
-    pruned = ("boto3", "botocore", "s3transfer", "grpc", "grpcio-*", "google", "protobuf-*", "opensearch",
-              "opensearch_protobufs-*", "**/__pycache__")
+    pruned = (
+        "boto3",
+        "botocore",
+        "s3transfer",
+        "grpc",
+        "grpcio-*",
+        "google",
+        "protobuf-*",
+        "opensearch",
+        "opensearch_protobufs-*",
+        "**/__pycache__",
+    )
     for pattern in pruned:
         for path in target.glob(pattern):
             shutil.rmtree(path, ignore_errors=True)
     stamp_file.write_text(stamp)
     size = sum(p.stat().st_size for p in target.rglob("*") if p.is_file())
-    print(f"python deps for {args.arch}/cp{args.python_version}: {size / 1e6:.1f} MB in {OUTPUT.relative_to(ROOT)}",
-          file=sys.stderr)
+    print(
+        f"python deps for {args.arch}/cp{args.python_version}: {size / 1e6:.1f} MB in {OUTPUT.relative_to(ROOT)}",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -37,8 +37,11 @@ def shared_pages_dir() -> Path | None:
 def evaluation_pages() -> list[Path]:
     """Every page image with ground truth: the shared set when present, else the shipped samples."""
     base = shared_pages_dir()
-    images = sorted(p for p in (base.rglob("*") if base else SAMPLES.iterdir())
-                    if p.suffix.lower() in (".tif", ".tiff") and p.with_suffix(".gt.txt").exists())
+    images = sorted(
+        p
+        for p in (base.rglob("*") if base else SAMPLES.iterdir())
+        if p.suffix.lower() in (".tif", ".tiff") and p.with_suffix(".gt.txt").exists()
+    )
     return images
 
 
@@ -138,8 +141,9 @@ def page_json_cache(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[
     return {}
 
 
-def ocr_page_json(cache: dict[str, dict[str, Any]], image: Path, book: str = "book", page: str | None = None
-                  ) -> dict[str, Any]:
+def ocr_page_json(
+    cache: dict[str, dict[str, Any]], image: Path, book: str = "book", page: str | None = None
+) -> dict[str, Any]:
     """Real OCR output for ``image`` (cached), renamed to ``book``/``page``."""
     from lib.keys import PageRef
     from lib.ocr_flow import ocr_document
@@ -147,8 +151,9 @@ def ocr_page_json(cache: dict[str, dict[str, Any]], image: Path, book: str = "bo
 
     if image.name not in cache:
         ref = PageRef("book", "p")
-        cache[image.name] = ocr_document(image.read_bytes(), ref, Settings.from_env(),
-                                         source={"bucket": PAGES_BUCKET, "key": f"book/{image.name}"})
+        cache[image.name] = ocr_document(
+            image.read_bytes(), ref, Settings.from_env(), source={"bucket": PAGES_BUCKET, "key": f"book/{image.name}"}
+        )
     document = json.loads(json.dumps(cache[image.name]))
     page = page or image.stem
     document.update(book=book, page=page, page_number=int(page) if page.isdigit() else None)
@@ -156,8 +161,16 @@ def ocr_page_json(cache: dict[str, dict[str, Any]], image: Path, book: str = "bo
     return document
 
 
-def s3_event(bucket: str, key: str, *, name: str = "ObjectCreated:Put", sequencer: str = "0062A1B2C3D4E5F601",
-             event_time: str = "2026-11-25T09:00:00.000Z", etag: str = "", size: int = 1) -> dict[str, Any]:
+def s3_event(
+    bucket: str,
+    key: str,
+    *,
+    name: str = "ObjectCreated:Put",
+    sequencer: str = "0062A1B2C3D4E5F601",
+    event_time: str = "2026-11-25T09:00:00.000Z",
+    etag: str = "",
+    size: int = 1,
+) -> dict[str, Any]:
     """One S3 record as S3 sends it (key URL-encoded with '+' for spaces)."""
     from urllib.parse import quote_plus
 
@@ -165,24 +178,48 @@ def s3_event(bucket: str, key: str, *, name: str = "ObjectCreated:Put", sequence
     if name.startswith("ObjectCreated"):
         obj.update(size=size, eTag=etag)
     return {
-        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1", "eventTime": event_time,
-        "eventName": name, "userIdentity": {"principalId": "AWS:TEST"},
-        "requestParameters": {"sourceIPAddress": "127.0.0.1"}, "responseElements": {},
-        "s3": {"s3SchemaVersion": "1.0", "configurationId": "test",
-               "bucket": {"name": bucket, "ownerIdentity": {"principalId": "TEST"}, "arn": f"arn:aws:s3:::{bucket}"},
-               "object": obj},
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": "us-east-1",
+        "eventTime": event_time,
+        "eventName": name,
+        "userIdentity": {"principalId": "AWS:TEST"},
+        "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+        "responseElements": {},
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "configurationId": "test",
+            "bucket": {"name": bucket, "ownerIdentity": {"principalId": "TEST"}, "arn": f"arn:aws:s3:::{bucket}"},
+            "object": obj,
+        },
     }
 
 
 def sns_event(*records: dict[str, Any], message: str | None = None) -> dict[str, Any]:
     """The SNS-triggered Lambda event wrapping an S3 event (or a raw message)."""
     body = message if message is not None else json.dumps({"Records": list(records)})
-    return {"Records": [{
-        "EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn": "arn:aws:sns:us-east-1:123456789012:t:s",
-        "Sns": {"Type": "Notification", "MessageId": str(uuid.uuid4()), "TopicArn": "arn:aws:sns:us-east-1:123456789012:t",
-                "Subject": None, "Message": body, "Timestamp": "2026-11-25T09:00:00.000Z", "SignatureVersion": "1",
-                "Signature": "x", "SigningCertUrl": "x", "UnsubscribeUrl": "x", "MessageAttributes": {}},
-    }]}
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": "arn:aws:sns:us-east-1:123456789012:t:s",
+                "Sns": {
+                    "Type": "Notification",
+                    "MessageId": str(uuid.uuid4()),
+                    "TopicArn": "arn:aws:sns:us-east-1:123456789012:t",
+                    "Subject": None,
+                    "Message": body,
+                    "Timestamp": "2026-11-25T09:00:00.000Z",
+                    "SignatureVersion": "1",
+                    "Signature": "x",
+                    "SigningCertUrl": "x",
+                    "UnsubscribeUrl": "x",
+                    "MessageAttributes": {},
+                },
+            }
+        ]
+    }
 
 
 def words_of(text: str) -> list[str]:

@@ -73,7 +73,10 @@ class FaultProxy:
                 if fault and fault.delay:
                     time.sleep(fault.delay)
                 if fault and fault.status:
-                    payload = b'{"error":{"type":"injected_fault","reason":"injected by the test proxy"},"status":%d}' % fault.status
+                    payload = (
+                        b'{"error":{"type":"injected_fault","reason":"injected by the test proxy"},"status":%d}'
+                        % fault.status
+                    )
                     self.send_response(fault.status)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(payload)))
@@ -81,8 +84,9 @@ class FaultProxy:
                     self.wfile.write(payload)
                     return
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
-                request = urllib.request.Request(proxy.upstream + self.path, data=body or None, method=self.command,
-                                                 headers=headers)
+                request = urllib.request.Request(
+                    proxy.upstream + self.path, data=body or None, method=self.command, headers=headers
+                )
                 try:
                     with urllib.request.urlopen(request, timeout=60) as response:
                         status, data, reply_headers = response.status, response.read(), response.headers

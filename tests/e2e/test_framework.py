@@ -48,7 +48,9 @@ def test_invoke_local_runs_both_functions_on_the_sample_events(stack_env: dict[s
     import boto3
 
     s3 = boto3.client("s3", endpoint_url=stack_env["AWS_ENDPOINT_URL"])
-    s3.put_object(Bucket="pagesearch-dev-pages", Key="samples/phototest.tif", Body=(SAMPLES / "phototest.tif").read_bytes())
+    s3.put_object(
+        Bucket="pagesearch-dev-pages", Key="samples/phototest.tif", Body=(SAMPLES / "phototest.tif").read_bytes()
+    )
 
     ocr = returned(sls("invoke", "local", "-f", "ocr", "-p", "events/ocr.json", env=stack_env).stdout)
     assert ocr["pages"][0]["status"] == "ocr" and ocr["pages"][0]["words"] > 40 and ocr["pages"][0]["ms"] > 0
@@ -77,7 +79,9 @@ def test_package_offline_gives_linux_artifacts_for_the_lambda_python(tmp_path: P
     assert not [n for n in code if n.startswith(("tests/", "node_modules/", ".venv/", "layers/", "bench/"))]
     deps = zipfile.ZipFile(out / "pythonDeps.zip").namelist()
     assert any(n.startswith("python/PIL/_imaging.cpython-312-x86_64-linux-gnu") for n in deps), "Pillow for Python 3.12"
-    assert any(n.startswith("python/pytesseract/") for n in deps) and any(n.startswith("python/opensearchpy/") for n in deps)
+    assert any(n.startswith("python/pytesseract/") for n in deps) and any(
+        n.startswith("python/opensearchpy/") for n in deps
+    )
     assert not any(n.startswith("python/boto3/") for n in deps)
     layer = zipfile.ZipFile(out / "tesseract.zip").namelist()
     assert "bin/tesseract" in layer

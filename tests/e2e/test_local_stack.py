@@ -22,7 +22,11 @@ def run(*args: str, env: dict[str, str], check: bool = True, timeout: float = 30
 
 @pytest.fixture
 def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_ENDPOINT_URL", "OPENSEARCH_", "PAGES_", "RESULTS_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_ENDPOINT_URL", "OPENSEARCH_", "PAGES_", "RESULTS_"))
+    }
     env.update(PAGESEARCH_STATE_DIR=str(tmp_path / "state"), PATH=f"{BIN}:{env['PATH']}")
     yield env
     run(str(BIN / "pagesearch"), "down", env=env, check=False)
@@ -47,8 +51,9 @@ def test_ingest_reports_failures_and_failures_lists_them(cli_env: dict[str, str]
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\n truncated")
     good = SAMPLES / "phototest.tif"
-    ingest = run(str(BIN / "pagesearch"), "ingest", str(good), str(broken), "--book", "mixed", "--json",
-                 env=cli_env, check=False)
+    ingest = run(
+        str(BIN / "pagesearch"), "ingest", str(good), str(broken), "--book", "mixed", "--json", env=cli_env, check=False
+    )
     summary = json.loads(ingest.stdout)
     assert ingest.returncode == 1
     assert (summary["uploaded"], summary["indexed"], summary["failed"]) == (2, 1, ["mixed/broken.png"])

@@ -22,13 +22,18 @@ def invoke(event: dict[str, Any]) -> dict[str, Any]:
     return handlers.indexer.handler(event, LambdaContext("pagesearch-test-indexer"))
 
 
-def put_page(s3: Any, document: dict[str, Any], *, sequencer: str = "0062A1B2C3D4E5F601",
-             event_time: str = "2026-11-25T09:00:00.000Z") -> dict[str, Any]:
+def put_page(
+    s3: Any,
+    document: dict[str, Any],
+    *,
+    sequencer: str = "0062A1B2C3D4E5F601",
+    event_time: str = "2026-11-25T09:00:00.000Z",
+) -> dict[str, Any]:
     key = f"{document['book']}/{document['page']}.json"
-    response = s3.put_object(Bucket=RESULTS_BUCKET, Key=key, Body=json.dumps(document).encode(),
-                             ContentType="application/json")
-    record = s3_event(RESULTS_BUCKET, key, etag=response["ETag"].strip('"'), sequencer=sequencer,
-                      event_time=event_time)
+    response = s3.put_object(
+        Bucket=RESULTS_BUCKET, Key=key, Body=json.dumps(document).encode(), ContentType="application/json"
+    )
+    record = s3_event(RESULTS_BUCKET, key, etag=response["ETag"].strip('"'), sequencer=sequencer, event_time=event_time)
     return {"Records": [record]}
 
 
@@ -100,7 +105,9 @@ def test_a_phrase_broken_across_two_lines_still_finds_the_page(library: dict[str
 
 def _phrase_across_a_line_break(document: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], str]:
     """Last word of a line + first word of the next line of its paragraph, found on no single line."""
-    texts = [" ".join(words_of(line["text"])) for b in document["blocks"] for p in b["paragraphs"] for line in p["lines"]]
+    texts = [
+        " ".join(words_of(line["text"])) for b in document["blocks"] for p in b["paragraphs"] for line in p["lines"]
+    ]
     for block in document["blocks"]:
         for paragraph in block["paragraphs"]:
             for first, second in zip(paragraph["lines"], paragraph["lines"][1:], strict=False):
@@ -147,12 +154,35 @@ def test_reindex_with_fewer_lines_removes_the_rest(library: dict[str, Any], s3: 
 
 def test_replacing_writes_new_lines_before_removing_old_ones() -> None:
     from lib.events import SourceStamp
-    from lib.search_index import page_docs as build, replace_actions
+    from lib.search_index import page_docs as build
+    from lib.search_index import replace_actions
     from tests.conftest import ocr_page_json as _unused  # noqa: F401 - keeps imports uniform
 
-    document = {"book": "b", "page": "1", "page_number": 1, "image": {"width": 10, "height": 10}, "source": {"key": "b/1.png"},
-                "blocks": [{"bbox": [0, 0, 9, 9], "paragraphs": [{"bbox": [0, 0, 9, 9], "lines": [
-                    {"text": "one", "bbox": [0, 0, 9, 4], "conf": 90, "words": [{"text": "one", "bbox": [0, 0, 9, 4], "conf": 90}]}]}]}]}
+    document = {
+        "book": "b",
+        "page": "1",
+        "page_number": 1,
+        "image": {"width": 10, "height": 10},
+        "source": {"key": "b/1.png"},
+        "blocks": [
+            {
+                "bbox": [0, 0, 9, 9],
+                "paragraphs": [
+                    {
+                        "bbox": [0, 0, 9, 9],
+                        "lines": [
+                            {
+                                "text": "one",
+                                "bbox": [0, 0, 9, 4],
+                                "conf": 90,
+                                "words": [{"text": "one", "bbox": [0, 0, 9, 4], "conf": 90}],
+                            }
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
     docs = build(document, SourceStamp("b/1.json", "t"), "2026-11-25T00:00:00Z")
     actions = list(replace_actions(docs, "pages", {"high_water": 5, "lines": 5}))
     ops = [a["_op_type"] for a in actions]
@@ -161,8 +191,13 @@ def test_replacing_writes_new_lines_before_removing_old_ones() -> None:
 
 
 def test_deleting_the_json_removes_the_page(library: dict[str, Any], settings: Any) -> None:
-    removal = s3_event(RESULTS_BUCKET, "tests/0002.json", name="ObjectRemoved:Delete", sequencer="0062A1B2C3D4E5F6FF",
-                       event_time="2026-11-25T10:00:00.000Z")
+    removal = s3_event(
+        RESULTS_BUCKET,
+        "tests/0002.json",
+        name="ObjectRemoved:Delete",
+        sequencer="0062A1B2C3D4E5F6FF",
+        event_time="2026-11-25T10:00:00.000Z",
+    )
     assert invoke({"Records": [removal]})["pages"][0]["status"] == "deleted"
     assert page_docs(settings, "tests", "0002") == []
     assert search(settings, "Fuchs")["total"] == 0
@@ -198,8 +233,9 @@ def proxied(settings: Any, monkeypatch: pytest.MonkeyPatch, opensearch_url: str)
     proxy.stop()
 
 
-def test_the_bulk_request_asks_for_the_refresh_search_needs(proxied: FaultProxy, s3: Any,
-                                                           page_json_cache: dict[str, Any], tesseract: str) -> None:
+def test_the_bulk_request_asks_for_the_refresh_search_needs(
+    proxied: FaultProxy, s3: Any, page_json_cache: dict[str, Any], tesseract: str
+) -> None:
     """The local server has no refresh lag, so prove the request itself asks for it."""
     document = ocr_page_json(page_json_cache, SAMPLES / "phototest.tif", book="refresh", page="0001")
     invoke(put_page(s3, document))
@@ -208,8 +244,9 @@ def test_the_bulk_request_asks_for_the_refresh_search_needs(proxied: FaultProxy,
     assert "refresh=wait_for" in bulks[0].query
 
 
-def test_opensearch_overloaded_mid_page_retries_then_converges(proxied: FaultProxy, s3: Any, settings: Any,
-                                                              page_json_cache: dict[str, Any], tesseract: str) -> None:
+def test_opensearch_overloaded_mid_page_retries_then_converges(
+    proxied: FaultProxy, s3: Any, settings: Any, page_json_cache: dict[str, Any], tesseract: str
+) -> None:
     from lib.outcome import RetryableFailure
 
     document = ocr_page_json(page_json_cache, SAMPLES / "phototest.tif", book="faults", page="0001")

@@ -29,7 +29,6 @@ SCHEMA = json.loads((ROOT / "schema" / "page.schema.json").read_text())
 
 def invoke(event: dict[str, Any]) -> dict[str, Any]:
     import handlers.ocr
-
     from pagesearch.dispatcher import LambdaContext
 
     handlers.ocr.SETTINGS = handlers.ocr.Settings.from_env()
@@ -85,8 +84,13 @@ def test_text_is_as_good_as_plain_tesseract(image: Path, s3: Any, tesseract: str
     invoke(sns_event(record))
     page = result(s3, f"eval/{image.stem}.json")
     jsonschema.validate(page, SCHEMA)
-    plain = subprocess.run([tesseract, str(image), "stdout"], capture_output=True, text=True, check=True,
-                           env={"OMP_THREAD_LIMIT": "1", "PATH": "/usr/bin:/bin"}).stdout
+    plain = subprocess.run(
+        [tesseract, str(image), "stdout"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"OMP_THREAD_LIMIT": "1", "PATH": "/usr/bin:/bin"},
+    ).stdout
     truth = ground_truth(image)
     ours, theirs = cer(page["text"], truth), cer(plain, truth)
     assert ours <= 1.2 * theirs + 0.002, f"CER {ours:.3%} vs plain tesseract {theirs:.3%}"
@@ -143,8 +147,13 @@ def test_deleting_the_image_deletes_its_json_but_not_a_rescans(s3: Any, tesserac
     invoke(sns_event(record))
     other = s3_event(PAGES_BUCKET, "b/0007.png", name="ObjectRemoved:Delete", event_time="2026-11-25T09:10:00.000Z")
     assert invoke(sns_event(other))["pages"][0]["status"] == "skipped"
-    removal = s3_event(PAGES_BUCKET, "b/0007.tif", name="ObjectRemoved:Delete", sequencer="0062A1B2C3D4E5F6FF",
-                       event_time="2026-11-25T09:10:00.000Z")
+    removal = s3_event(
+        PAGES_BUCKET,
+        "b/0007.tif",
+        name="ObjectRemoved:Delete",
+        sequencer="0062A1B2C3D4E5F6FF",
+        event_time="2026-11-25T09:10:00.000Z",
+    )
     s3.delete_object(Bucket=PAGES_BUCKET, Key="b/0007.tif")
     assert invoke(sns_event(removal))["pages"][0]["status"] == "deleted"
     assert "Contents" not in s3.list_objects_v2(Bucket=RESULTS_BUCKET, Prefix="b/0007")

@@ -17,9 +17,15 @@ def load(name: str) -> dict:
 
 def test_sample_sns_event_gives_the_decoded_object() -> None:
     [item] = parse_event(load("ocr.json"))
-    assert item == ObjectEvent(bucket="pagesearch-dev-pages", key="samples/phototest.tif", event_name="ObjectCreated:Put",
-                               event_time="2026-11-25T09:00:00.000Z", sequencer="0062A1B2C3D4E5F601", etag=None,
-                               size=38668)
+    assert item == ObjectEvent(
+        bucket="pagesearch-dev-pages",
+        key="samples/phototest.tif",
+        event_name="ObjectCreated:Put",
+        event_time="2026-11-25T09:00:00.000Z",
+        sequencer="0062A1B2C3D4E5F601",
+        etag=None,
+        size=38668,
+    )
     assert item.created and not item.removed
 
 

@@ -28,7 +28,13 @@ def test_plain_jpeg_is_passed_through_byte_for_byte() -> None:
     data = encode(page("RGB"), "JPEG", dpi=(300, 300))
     with page_image(data, **OPTS) as image:
         assert not image.converted and Path(image.path).read_bytes() == data
-        assert (image.width, image.height, image.dpi, image.dpi_from_file, image.format) == (400, 300, 300, True, "JPEG")
+        assert (image.width, image.height, image.dpi, image.dpi_from_file, image.format) == (
+            400,
+            300,
+            300,
+            True,
+            "JPEG",
+        )
     assert not os.path.exists(image.path)
 
 
@@ -43,7 +49,13 @@ def test_exif_rotation_is_applied_and_size_is_as_displayed() -> None:
 
 @pytest.mark.parametrize(
     ("mode", "fmt", "expected"),
-    [("CMYK", "JPEG", "RGB"), ("I;16", "PNG", "L"), ("RGBA", "PNG", "RGB"), ("LA", "PNG", "RGB"), ("RGB", "WEBP", "RGB")],
+    [
+        ("CMYK", "JPEG", "RGB"),
+        ("I;16", "PNG", "L"),
+        ("RGBA", "PNG", "RGB"),
+        ("LA", "PNG", "RGB"),
+        ("RGB", "WEBP", "RGB"),
+    ],
 )
 def test_modes_tesseract_cannot_take_are_converted(mode: str, fmt: str, expected: str) -> None:
     data = encode(Image.new(mode, (200, 100)), fmt)

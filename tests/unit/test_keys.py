@@ -23,7 +23,9 @@ def test_book_is_everything_before_the_last_slash(key: str, book: str, page: str
     assert ref.result_key == f"{book}/{page}.json"
 
 
-@pytest.mark.parametrize("key", ["0042.jpg", "/0042.jpg", "book/.jpg", "book/0042.pdf", "failed/x/1.png", "failed/1.png"])
+@pytest.mark.parametrize(
+    "key", ["0042.jpg", "/0042.jpg", "book/.jpg", "book/0042.pdf", "failed/x/1.png", "failed/1.png"]
+)
 def test_keys_that_name_no_page(key: str) -> None:
     with pytest.raises(InvalidKey):
         page_ref_from_key(key)

@@ -7,28 +7,31 @@ from lib.page import iter_lines, page_text, parse_tsv
 HEADER = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext"
 
 
-def row(level: int, block: int, par: int, line: int, word: int, box: tuple[int, int, int, int], conf: float,
-        text: str = "") -> str:
+def row(
+    level: int, block: int, par: int, line: int, word: int, box: tuple[int, int, int, int], conf: float, text: str = ""
+) -> str:
     return "\t".join(map(str, (level, 1, block, par, line, word, *box, conf, text)))
 
 
-TSV = "\n".join([
-    HEADER,
-    row(1, 0, 0, 0, 0, (0, 0, 600, 800), -1),
-    row(2, 1, 0, 0, 0, (10, 10, 300, 60), -1),
-    row(3, 1, 1, 0, 0, (10, 10, 300, 60), -1),
-    row(4, 1, 1, 1, 0, (10, 10, 300, 20), -1),
-    row(5, 1, 1, 1, 1, (10, 10, 50, 20), 96.5, "Call"),
-    row(5, 1, 1, 1, 2, (70, 12, 30, 18), 91.0, "me"),
-    row(5, 1, 1, 1, 3, (110, 10, 0, 0), 95.0, " "),  # an empty word Tesseract sometimes emits
-    row(4, 1, 1, 2, 0, (10, 40, 300, 20), -1),
-    row(5, 1, 1, 2, 1, (10, 40, 120, 20), 88.0, "Ishmael."),
-    row(4, 1, 1, 3, 0, (10, 70, 300, 20), -1),  # a line with no words at all
-    row(2, 2, 0, 0, 0, (10, 400, 300, 60), -1),
-    row(3, 2, 1, 0, 0, (10, 400, 300, 60), -1),
-    row(4, 2, 1, 1, 0, (10, 400, 300, 20), -1),
-    row(5, 2, 1, 1, 1, (12, 402, 80, 18), 70.25, "Chapter"),
-])
+TSV = "\n".join(
+    [
+        HEADER,
+        row(1, 0, 0, 0, 0, (0, 0, 600, 800), -1),
+        row(2, 1, 0, 0, 0, (10, 10, 300, 60), -1),
+        row(3, 1, 1, 0, 0, (10, 10, 300, 60), -1),
+        row(4, 1, 1, 1, 0, (10, 10, 300, 20), -1),
+        row(5, 1, 1, 1, 1, (10, 10, 50, 20), 96.5, "Call"),
+        row(5, 1, 1, 1, 2, (70, 12, 30, 18), 91.0, "me"),
+        row(5, 1, 1, 1, 3, (110, 10, 0, 0), 95.0, " "),  # an empty word Tesseract sometimes emits
+        row(4, 1, 1, 2, 0, (10, 40, 300, 20), -1),
+        row(5, 1, 1, 2, 1, (10, 40, 120, 20), 88.0, "Ishmael."),
+        row(4, 1, 1, 3, 0, (10, 70, 300, 20), -1),  # a line with no words at all
+        row(2, 2, 0, 0, 0, (10, 400, 300, 60), -1),
+        row(3, 2, 1, 0, 0, (10, 400, 300, 60), -1),
+        row(4, 2, 1, 1, 0, (10, 400, 300, 20), -1),
+        row(5, 2, 1, 1, 1, (12, 402, 80, 18), 70.25, "Chapter"),
+    ]
+)
 
 
 def test_structure_rows_and_empty_words_are_not_words() -> None:
@@ -48,9 +51,9 @@ def test_boxes_are_left_top_right_bottom_and_enclose_their_content() -> None:
         for paragraph in block["paragraphs"]:
             for line in paragraph["lines"]:
                 for word in line["words"]:
-                    l, t, r, b = word["bbox"]
-                    assert line["bbox"][0] <= l <= r <= line["bbox"][2]
-                    assert line["bbox"][1] <= t <= b <= line["bbox"][3]
+                    left, top, right, bottom = word["bbox"]
+                    assert line["bbox"][0] <= left <= right <= line["bbox"][2]
+                    assert line["bbox"][1] <= top <= bottom <= line["bbox"][3]
 
 
 def test_line_confidence_is_the_mean_of_its_words() -> None:

@@ -41,9 +41,15 @@ def test_book_filter_and_caps() -> None:
 
 def test_a_hit_matched_only_on_the_next_line_is_left_to_that_line() -> None:
     hit = {
-        "_source": {"book": "b", "page": "1", "line": 1, "text": "first line", "bbox": [0, 0, 10, 10],
-                    "words": [{"text": "first", "bbox": [0, 0, 4, 10]}, {"text": "line", "bbox": [5, 0, 10, 10]}],
-                    "next": {"text": "second", "bbox": [0, 20, 10, 30], "words": [{"text": "second", "bbox": [0, 20, 10, 30]}]}},
+        "_source": {
+            "book": "b",
+            "page": "1",
+            "line": 1,
+            "text": "first line",
+            "bbox": [0, 0, 10, 10],
+            "words": [{"text": "first", "bbox": [0, 0, 4, 10]}, {"text": "line", "bbox": [5, 0, 10, 10]}],
+            "next": {"text": "second", "bbox": [0, 20, 10, 30], "words": [{"text": "second", "bbox": [0, 20, 10, 30]}]},
+        },
         "matched_queries": ["pair"],
         "highlight": {"text_pair": ["first line <em>second</em>"]},
     }
