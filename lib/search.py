@@ -54,7 +54,20 @@ def parse_query(text: str) -> ParsedQuery:
 
 def _clauses(parsed: ParsedQuery, field_name: str) -> list[dict[str, Any]]:
     clauses: list[dict[str, Any]] = [{"match_phrase": {field_name: {"query": p}}} for p in parsed.phrases]
-    clauses += [{"match": {field_name: {"query": w, "fuzziness": "AUTO", "operator": "and"}}} for w in parsed.words]
+    # A word matches exactly or with OCR-sized errors; the exact match scores
+    # higher, so "fox" ranks lines with "fox" above lines with "for".
+    clauses += [
+        {
+            "bool": {
+                "should": [
+                    {"match": {field_name: {"query": w, "operator": "and", "boost": 3.0}}},
+                    {"match": {field_name: {"query": w, "fuzziness": "AUTO", "operator": "and"}}},
+                ],
+                "minimum_should_match": 1,
+            }
+        }
+        for w in parsed.words
+    ]
     return clauses
 
 
