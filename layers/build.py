@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import contextlib
+import fcntl
 import gzip
 import hashlib
 import io
@@ -40,7 +42,7 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -111,6 +113,19 @@ class StaleLockError(BuildError):
 
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def exclusive() -> Generator[None, None, None]:
+    """One build or tool fetch at a time per cache: `sls package`, `make layer`
+    and the tests may all start one, and they share staging and cache paths."""
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    with (CACHE_DIR / ".lock").open("w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _rel(path: Path) -> str:
@@ -955,11 +970,12 @@ def fetch_tool(name: str, arch: str, member: str | None = None) -> Path:
             f"`{LOCK_COMMAND.format(arch=arch)}` (that is `{LOCK_COMMAND_RAW.format(arch=arch)}`)."
         )
     entry = tools[name]
-    ensure_debs([entry], arch)
-    if member is None:
-        return extract_deb(entry, arch)
-    safe = re.sub(r"[^A-Za-z0-9.+_-]", "_", f"{name}_{entry['version']}")
-    return extract_member(entry, member, CACHE_DIR / "tools" / arch / safe / Path(member).name)
+    with exclusive():
+        ensure_debs([entry], arch)
+        if member is None:
+            return extract_deb(entry, arch)
+        safe = re.sub(r"[^A-Za-z0-9.+_-]", "_", f"{name}_{entry['version']}")
+        return extract_member(entry, member, CACHE_DIR / "tools" / arch / safe / Path(member).name)
 
 
 # --------------------------------------------------------------------------- assembling
@@ -1210,7 +1226,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         langs = parse_langs(args.langs)
-        s = build(args.arch, langs, args.relock)
+        with exclusive():
+            s = build(args.arch, langs, args.relock)
     except BuildError as e:
         print(f"layers/build.py: {e}", file=sys.stderr)
         return e.exit_code
