@@ -1,0 +1,82 @@
+"""Page JSON of the real pages, made once by our own OCR core and reused by the indexing and search parts.
+
+Cached under bench/.cache keyed by the image's hash and the Tesseract version, so
+a rerun of `python -m bench search` does not OCR again. Copies of these under
+distinct books and pages stand in for a large library.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from bench.common import CACHE, Page, log, tesseract_version
+
+
+def _cache_path(page: Page) -> Path:
+    digest = hashlib.sha256(page.path.read_bytes()).hexdigest()[:16]
+    version = re.sub(r"[^0-9A-Za-z.]+", "_", tesseract_version())
+    return CACHE / "pages" / f"{page.stem}-{digest}-{version}.json"
+
+
+def page_json(page: Page) -> Path:
+    """Path of the page's JSON as lib.ocr_flow.ocr_document makes it (made on first use)."""
+    path = _cache_path(page)
+    if path.exists():
+        return path
+    from lib.keys import PageRef
+    from lib.ocr_flow import ocr_document
+    from lib.settings import Settings
+
+    log(f"OCR {page.name} once for the corpus")
+    document = ocr_document(
+        page.path.read_bytes(),
+        PageRef("corpus", page.stem),
+        Settings.from_env(),
+        source={"bucket": "corpus", "key": f"corpus/{page.path.name}"},
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(document, ensure_ascii=False))
+    tmp.replace(path)
+    return path
+
+
+def documents(pages: list[Page]) -> dict[str, dict[str, Any]]:
+    """stem -> page JSON."""
+    return {page.stem: json.loads(page_json(page).read_text(encoding="utf-8")) for page in pages}
+
+
+def renamed(document: dict[str, Any], book: str, page: str) -> dict[str, Any]:
+    """A copy of a page JSON under another book and page, as another upload would produce."""
+    copy = dict(document)
+    copy.update(book=book, page=page, page_number=int(page) if page.isdigit() else None)
+    copy["source"] = {**document.get("source", {}), "key": f"{book}/{page}.tif"}
+    return copy
+
+
+_WORD = re.compile(r"^[A-Za-z]+$")
+
+
+def pick_queries(docs: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Deterministic queries that do occur in the corpus: a frequent word, its misspelling, a phrase."""
+    from lib.page import iter_lines
+
+    counts: Counter[str] = Counter()
+    phrase = ""
+    for stem in sorted(docs):
+        for _, _, line in iter_lines(docs[stem]["blocks"]):
+            words = [w["text"] for w in line["words"]]
+            counts.update(w.lower() for w in words if _WORD.match(w) and len(w) >= 6)
+            alpha = [w for w in words if _WORD.match(w) and len(w) >= 3]
+            if not phrase and len(alpha) == len(words) and len(words) >= 5:
+                phrase = " ".join(words[1:4])
+    word = counts.most_common(1)[0][0] if counts else "the"
+    # One substituted letter: fuzziness AUTO allows two edits for words of 6+ letters.
+    swap = "x" if word[2] != "x" else "y"
+    fuzzy = word[:2] + swap + word[3:]
+    return {"word": word, "phrase": f'"{phrase}"', "fuzzy": fuzzy}

@@ -1,0 +1,194 @@
+"""A stand-in for one Lambda container: a process that imports a handler once and invokes it on request.
+
+Started by the benchmark parts as ``python -m bench.worker`` (warm: JSON requests
+on standard input, one JSON answer per line) or ``python -m bench.worker --cold
+EVENTS.json`` (one fresh process per page, as a cold Lambda invocation). The
+parent uploads pages and reads results itself, so nothing in this process but
+the handler touches boto3: its memory and first-call costs are the handler's.
+The handlers' logs go to standard error; the answers use a private copy of
+standard output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+from typing import Any, TextIO
+
+# Before anything can print: answers go to a private copy of stdout, and the
+# handlers' logs (Powertools writes to stdout) go where stderr goes.
+_ANSWERS: TextIO = os.fdopen(os.dup(1), "w", buffering=1)
+os.dup2(2, 1)
+
+
+class Context:
+    """The attributes of Lambda's context object that Powertools reads."""
+
+    def __init__(self, function: str, memory_mb: int = 1769) -> None:
+        self.function_name = f"pagesearch-bench-{function}"
+        self.memory_limit_in_mb = memory_mb
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+        self.aws_request_id = ""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 300_000
+
+
+def _rss() -> dict[str, float]:
+    """This process's peak (VmHWM: rusage's ru_maxrss would include the parent's memory at fork), in MB."""
+    with open("/proc/self/status") as status:
+        hwm = next((line.split()[1] for line in status if line.startswith("VmHWM:")), "0")
+    return {
+        "self_mb": int(hwm) / 1024,
+        "rusage_children_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    }
+
+
+def _handler(function: str) -> Any:
+    if function == "ocr":
+        from handlers import ocr
+
+        return ocr.handler
+    from handlers import indexer
+
+    return indexer.handler
+
+
+def invoke(function: str, event: dict[str, Any], profile: bool = False) -> dict[str, Any]:
+    handler = _handler(function)
+    context = Context(function)
+    context.aws_request_id = f"bench-{time.time_ns()}"
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    started = time.perf_counter()
+    result = handler(event, context)
+    elapsed = time.perf_counter() - started
+    answer: dict[str, Any] = {"s": elapsed, "result": result}
+    if profiler is not None:
+        profiler.disable()
+        answer["profile"] = _profile_rows(profiler)
+    return answer
+
+
+def _profile_rows(profiler: Any, limit: int = 25) -> list[dict[str, Any]]:
+    """The functions with the most own time (cProfile), so the overhead's makers are named."""
+    import pstats
+
+    stats = pstats.Stats(profiler)
+    rows = []
+    for (filename, line, name), (_cc, calls, tottime, cumtime, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        rows.append(
+            {
+                "function": f"{os.path.relpath(filename) if filename.startswith('/') else filename}:{line}({name})",
+                "calls": calls,
+                "own_ms": round(tottime * 1000, 2),
+                "cumulative_ms": round(cumtime * 1000, 2),
+            }
+        )
+    rows.sort(key=lambda r: r["own_ms"], reverse=True)
+    return rows[:limit]
+
+
+def _index_docs(doc_path: str, book: str, page: str) -> tuple[dict[str, Any], Any]:
+    from lib.events import SourceStamp
+
+    document = json.loads(open(doc_path, encoding="utf-8").read())  # noqa: SIM115 - read at once
+    document.update(book=book, page=page)
+    stamp = SourceStamp(
+        key=f"{book}/{page}.json",
+        event_time="2026-01-01T00:00:00.000Z",
+        sequencer=f"{time.time_ns():020X}",
+        etag="bench",
+    )
+    return document, stamp
+
+
+def index_lib(url: str, index: str, doc_path: str, book: str, page: str) -> dict[str, Any]:
+    """Our library path without S3: the page's old version, its documents, one bulk (lib.search_index)."""
+    from lib.opensearch import client as opensearch_client
+    from lib.search_index import ensure_index, get_page_doc, page_docs, page_id, replace_actions, run_bulk
+
+    client = opensearch_client(url)
+    ensure_index(client, index)
+    document, stamp = _index_docs(doc_path, book, page)
+    started = time.perf_counter()
+    previous = get_page_doc(client, index, page_id(book, page))
+    docs = page_docs(document, stamp, "2026-01-01T00:00:00.000Z")
+    actions = list(replace_actions(docs, index, previous))
+    run_bulk(client, actions)
+    elapsed = time.perf_counter() - started
+    return {"s": elapsed, "docs": len(actions), "words": sum(len(d["words"]) for d in docs.lines)}
+
+
+def index_bare(url: str, index: str, doc_path: str, book: str, page: str) -> dict[str, Any]:
+    """The baseline: the same documents, built before the clock starts, sent by a bare helpers.bulk."""
+    from opensearchpy import helpers
+
+    from lib.opensearch import client as opensearch_client
+    from lib.search_index import ensure_index, page_doc_id, page_docs
+
+    client = opensearch_client(url)
+    ensure_index(client, index)
+    document, stamp = _index_docs(doc_path, book, page)
+    docs = page_docs(document, stamp, "2026-01-01T00:00:00.000Z")
+    actions = [{"_index": index, "_id": f"{docs.pid}-{d['line']}", "_source": d} for d in docs.lines]
+    actions.append(
+        {"_index": index, "_id": page_doc_id(docs.pid), "_source": {**docs.page, "high_water": len(docs.lines)}}
+    )
+    started = time.perf_counter()
+    helpers.bulk(client, actions)
+    elapsed = time.perf_counter() - started
+    return {"s": elapsed, "docs": len(actions), "words": sum(len(d["words"]) for d in docs.lines)}
+
+
+def serve() -> None:
+    for line in sys.stdin:
+        request = json.loads(line)
+        op = request.pop("op")
+        if op == "quit":
+            break
+        try:
+            if op == "invoke":
+                answer = invoke(**request)
+            elif op == "index_lib":
+                answer = index_lib(**request)
+            elif op == "index_bare":
+                answer = index_bare(**request)
+            elif op == "import":
+                started = time.perf_counter()
+                _handler(request["function"])
+                answer = {"s": time.perf_counter() - started}
+            elif op == "rusage":
+                answer = _rss()
+            else:
+                answer = {"error": f"unknown op {op!r}"}
+        except Exception as exc:
+            answer = {"error": f"{type(exc).__name__}: {exc}"}
+        _ANSWERS.write(json.dumps(answer) + "\n")
+
+
+def cold(events_path: str) -> None:
+    """One container's life: import the OCR handler, then invoke it on each event in turn."""
+    events = json.loads(open(events_path, encoding="utf-8").read())  # noqa: SIM115 - read at once
+    started = time.perf_counter()
+    from handlers import ocr  # noqa: F401 - the import is what is timed
+
+    answer: dict[str, Any] = {"import_s": time.perf_counter() - started, "invocations": []}
+    for event in events:
+        result = invoke("ocr", event)
+        answer["invocations"].append({"s": result["s"], "result": result["result"], **_rss()})
+    _ANSWERS.write(json.dumps(answer) + "\n")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--cold":
+        cold(sys.argv[2])
+    else:
+        serve()
