@@ -66,11 +66,17 @@ class Page:
 
 
 def pages_dir() -> Path:
+    """PAGESEARCH_BENCH_PAGES, else the shared evaluation pages beside the repository, else the shipped samples."""
     configured = os.environ.get("PAGESEARCH_BENCH_PAGES")
-    path = Path(configured) if configured else ROOT.parent / "shared" / "data" / "pages"
-    if not path.is_dir():
-        raise SystemExit(f"no evaluation pages at {path}: set PAGESEARCH_BENCH_PAGES")
-    return path
+    if configured:
+        if not Path(configured).is_dir():
+            raise SystemExit(f"PAGESEARCH_BENCH_PAGES={configured} is not a directory")
+        return Path(configured)
+    shared = ROOT.parent / "shared" / "data" / "pages"
+    if shared.is_dir():
+        return shared
+    log(f"no evaluation pages at {shared}: using the three shipped samples")
+    return ROOT / "samples" / "pages"
 
 
 @lru_cache(maxsize=1)
@@ -148,12 +154,24 @@ def normalise(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).split())
 
 
+def levenshtein(a: str, b: str) -> int:
+    try:
+        from rapidfuzz.distance import Levenshtein
+    except ImportError:  # requirements-bench.txt not installed: the plain table (fine for small pages)
+        previous = list(range(len(b) + 1))
+        for i, ca in enumerate(a, 1):
+            current = [i]
+            for j, cb in enumerate(b, 1):
+                current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+            previous = current
+        return previous[-1]
+    return int(Levenshtein.distance(a, b))
+
+
 def cer(text: str, truth: str) -> float:
     """Character error rate: Levenshtein distance of whitespace-normalised text over the truth's length."""
-    from rapidfuzz.distance import Levenshtein
-
     hyp, ref = normalise(text), normalise(truth)
-    return Levenshtein.distance(hyp, ref) / max(1, len(ref))
+    return levenshtein(hyp, ref) / max(1, len(ref))
 
 
 # --------------------------------------------------------------------------- child processes
@@ -300,6 +318,7 @@ def run_measured(
     sample: bool = False,
     cpu: CpuLimit | None = None,
     timeout: float = 900,
+    stderr_tail: int = 2000,
 ) -> Run:
     """Run a command to completion; wall time and the child's own rusage via wait4 (not Popen.wait)."""
     argv = cpu.wrap(list(cmd)) if cpu else list(cmd)
@@ -338,7 +357,7 @@ def run_measured(
             sys_s=usage.ru_stime,
             returncode=proc.returncode,
             stdout=out.read() if capture else b"",
-            stderr=err.read().decode(errors="replace")[-2000:],
+            stderr=err.read().decode(errors="replace")[-stderr_tail:],
             sampler=sampler,
         )
 

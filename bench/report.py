@@ -1,0 +1,294 @@
+"""One table of every figure with its baseline, ratio, target and verdict, from the parts' result files.
+
+Written as ``summary.json`` beside the results and as Markdown: into
+docs/bench.md between its markers for a full run into bench/results, else
+``summary.md`` beside the results (a quick run never edits the docs).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bench.common import DEFAULT_RESULTS, ROOT, Options, log, read_result
+
+DOC = ROOT / "docs" / "bench.md"
+BEGIN, END = "<!-- bench:table:begin -->", "<!-- bench:table:end -->"
+
+
+def _mmm(s: dict[str, Any] | None, unit: str = "", scale: float = 1.0, digits: int = 2) -> str:
+    """'median (min-max)' of a summary."""
+    if not s or "median" not in s:
+        return "-"
+    f = f"{{:.{digits}f}}"
+    return f"{f.format(s['median'] * scale)}{unit} ({f.format(s['min'] * scale)}-{f.format(s['max'] * scale)})"
+
+
+def _met(flag: bool | None) -> str:
+    return "-" if flag is None else ("met" if flag else "**missed**")
+
+
+def rows(opts: Options) -> list[dict[str, str]]:
+    out: list[dict[str, str]] = []
+
+    def add(part: str, figure: str, value: str, baseline: str = "", ratio: str = "", target: str = "", met: str = ""):
+        out.append(
+            {
+                "part": part,
+                "figure": figure,
+                "value": value,
+                "baseline": baseline,
+                "ratio": ratio,
+                "target": target,
+                "met": met,
+            }
+        )
+
+    r = read_result(opts, "ocr_overhead")
+    if r:
+        add(
+            "1 OCR overhead",
+            f"OCR handler per page, warm ({r['pages']} pages x {r['repeats_per_page']})",
+            _mmm(r["ours_s"], " s"),
+            f"bare CLI {_mmm(r['bare_s'], ' s')}",
+            _mmm(r["ratio"], digits=3),
+            f"median ≤ {r['target']['ratio_median_max']}",
+            _met(r["target"]["met"]),
+        )
+        add("1 OCR overhead", "time outside Tesseract per page", _mmm(r["outside_tesseract_ms"], " ms", digits=0))
+        starts = r["tesseract_starts"]
+        add(
+            "1 OCR overhead",
+            "Tesseract processes per page (counted)",
+            f"{starts['ocr_per_page']['min']:.0f}-{starts['ocr_per_page']['max']:.0f} OCR, "
+            f"{starts['version_per_warm_invocation']['max']:.0f} `--version` per warm page",
+            "",
+            "",
+            "exactly 1",
+            _met(r["target"]["one_tesseract_per_page_met"]),
+        )
+    r = read_result(opts, "memory")
+    if r:
+        big = r["largest_page"]
+        add(
+            "2 Memory",
+            f"peak of a cold invocation, largest page ({big['page']})",
+            f"{big['ours_peak_upper_mb']:.0f} MB (Python {big['python_peak_mb']:.0f} + Tesseract "
+            f"{big['tesseract_in_handler_peak_mb']:.0f})",
+            f"bare CLI {big['bare_tesseract_peak_mb']:.0f} MB",
+            f"+{big['above_tesseract_mb']:.0f} MB",
+            "",
+            "",
+        )
+        add(
+            "2 Memory",
+            f"above Tesseract's own peak, all {r['pages']} pages",
+            _mmm(r["above_tesseract_mb"], " MB", digits=0),
+            "",
+            "",
+            f"≤ {r['target']['max_mb_above_tesseract']} MB",
+            _met(r["target"]["met"]),
+        )
+    r = read_result(opts, "threads")
+    if r:
+        for name, label in (("all_cores", "2 cores"), ("one_vcpu_quota", "1 vCPU quota (1,769 MB)")):
+            c = r["configs"].get(name, {})
+            if "ratio_default_to_one" in c:
+                add(
+                    "3 Threads",
+                    f"default OpenMP threads vs OMP_THREAD_LIMIT=1, {label}",
+                    _mmm(c["default_s"], " s"),
+                    f"one thread {_mmm(c['one_thread_s'], ' s')}",
+                    _mmm(c["ratio_default_to_one"]),
+                    "",
+                    "",
+                )
+        add(
+            "3 Threads",
+            "setting shipped (seen by Tesseract)",
+            f"OMP_THREAD_LIMIT={','.join(r['shipped']['omp_thread_limit_seen_by_tesseract'])}",
+        )
+    r = read_result(opts, "tesseractjs")
+    if r and "ratios" in r:
+        q, e = r["ratios"], r["engines"]
+        add(
+            "4 Tesseract.js",
+            "one page per process: time",
+            _mmm(e["js_cold"]["s"], " s"),
+            f"ours cold {_mmm(e['ours_cold']['s'], ' s')}",
+            _mmm(q["js_cold_to_ours_cold_time"]),
+        )
+        add(
+            "4 Tesseract.js",
+            "one page per process: peak memory",
+            _mmm(e["js_cold"]["peak_mb"], " MB", digits=0),
+            f"ours cold {_mmm(e['ours_cold']['peak_mb'], ' MB', digits=0)}",
+            _mmm(q["js_cold_to_ours_cold_peak_memory"]),
+        )
+        add(
+            "4 Tesseract.js",
+            "warm worker: time per page",
+            _mmm(e["js_warm"]["s"], " s"),
+            f"ours warm {_mmm(e['ours_warm']['s'], ' s')}",
+            _mmm(q["js_warm_to_ours_warm_time"]),
+        )
+        add(
+            "4 Tesseract.js",
+            "warm worker: peak memory over the run",
+            f"{e['js_warm']['peak_mb_whole_run']:.0f} MB",
+            f"ours warm {e['ours_warm']['peak_mb_whole_run']:.0f} MB",
+            f"{q['js_warm_to_ours_warm_peak_memory']:.2f}",
+        )
+        add(
+            "4 Tesseract.js",
+            "warm worker vs the CLI with the same model",
+            _mmm(e["js_warm"]["s"], " s"),
+            f"CLI {_mmm(e['cli_same_model']['s'], ' s')}",
+            _mmm(q["js_warm_to_cli_same_model_time"]),
+        )
+        cer = r["cer_median"]
+        add(
+            "4 Tesseract.js",
+            "character error rate (median)",
+            f"Tesseract.js {cer['js_warm']:.2%}",
+            f"ours {cer['ours_warm']:.2%}; CLI same model {cer['cli_same_model']:.2%}",
+        )
+    r = read_result(opts, "indexing")
+    if r:
+        rates = r["rates"]
+        for way, label in (
+            ("handler", "indexer handler (S3 + validation + bulk)"),
+            ("library", "lib.search_index only"),
+        ):
+            add(
+                "5 Indexing",
+                f"{label}: pages/s, words/s",
+                f"{rates[way]['pages_per_s']:.1f}, {rates[way]['words_per_s']:.0f}",
+                f"bare bulk {rates['bare']['pages_per_s']:.1f}, {rates['bare']['words_per_s']:.0f}",
+                f"{r['ratio_to_bare'][way]:.2f}",
+                f"≥ {r['target']['min_ratio_to_bare']}",
+                _met(r["target"][f"{way}_met"]),
+            )
+        add(
+            "5 Indexing",
+            "bare bulk, 1,000 documents per request (server's best)",
+            f"{rates['bare_batched']['pages_per_s']:.1f} pages/s, {rates['bare_batched']['words_per_s']:.0f} words/s",
+        )
+    r = read_result(opts, "index_layout")
+    if r:
+        lines, words, q = r["layouts"]["lines"], r["layouts"]["lines_and_words"], r["ratios_words_layout_to_lines"]
+        add(
+            "5 Index layout",
+            "documents per page",
+            f"{words['documents_per_page']:.0f} (lines + words)",
+            f"{lines['documents_per_page']:.0f} (lines, shipped)",
+            f"{q['documents']:.2f}",
+        )
+        add(
+            "5 Index layout",
+            "bulk body per page (gzip on the wire)",
+            f"{words['bytes_per_page'] / 1024:.0f} KB ({q['body_gzip_bytes']:.2f}x gzip)",
+            f"{lines['bytes_per_page'] / 1024:.0f} KB",
+            f"{q['body_bytes']:.2f}",
+        )
+        add(
+            "5 Index layout",
+            "indexing pages/s",
+            f"{words['pages_per_s']:.1f}",
+            f"{lines['pages_per_s']:.1f}",
+            f"{q['indexing_pages_per_s']:.2f}",
+        )
+        add(
+            "5 Index layout",
+            "word / phrase query median",
+            f"{words['query_ms']['word']['median']:.1f} / {words['query_ms']['phrase']['median']:.1f} ms",
+            f"{lines['query_ms']['word']['median']:.1f} / {lines['query_ms']['phrase']['median']:.1f} ms",
+            f"{q['word_query_median_ms']:.2f} / {q['phrase_query_median_ms']:.2f}",
+        )
+    r = read_result(opts, "search")
+    if r:
+        for name, s in r["latency_ms"].items():
+            query = r["queries"][name]
+            add(
+                "6 Search",
+                f"{name.replace('_', ' ')} `{query['text']}` ({r['index']['pages']} pages)",
+                f"p50 {s['median']:.1f} ms, p95 {s['p95']:.1f} ms",
+                f"min {s['min']:.1f}, max {s['max']:.1f}",
+            )
+    r = read_result(opts, "cold_start")
+    if r:
+        base = r["import_ms"]["boto3"]
+        for module in ("handlers.ocr", "handlers.indexer"):
+            add(
+                "7 Cold start",
+                f"import {module}",
+                _mmm(r["import_ms"][module], " ms", digits=0),
+                f"boto3 {_mmm(base, ' ms', digits=0)}",
+                f"+{r['added_to_boto3_ms'][module]:.0f} ms",
+                f"≤ +{r['target']['max_added_ms']} ms",
+                _met(r["added_to_boto3_ms"][module] <= r["target"]["max_added_ms"]),
+            )
+        add(
+            "7 Cold start",
+            "first OCR invocation's extra time",
+            _mmm(r["first_invocation"]["extra_ms"], " ms", digits=0),
+            f"second invocation {_mmm(r['first_invocation']['second_ms'], ' ms', digits=0)}",
+        )
+    r = read_result(opts, "pipeline")
+    if r:
+        add(
+            "8 Pipeline",
+            f"{r['pages']} pages uploaded at once, all searchable",
+            f"{r['seconds']:.1f} s",
+            f"bare Tesseract sum / {r['dispatcher_workers']} cores = {r['baseline_s']:.1f} s",
+            f"{r['ratio_to_baseline']:.2f}",
+        )
+    r = read_result(opts, "cost")
+    if r and r.get("headline"):
+        h = r["headline"]
+        add(
+            "9 Cost",
+            f"OCR compute per million pages at {h['memory_mb']} MB, x86_64 / arm64",
+            f"${h['ocr_x86_64']:.2f} / ${h['ocr_arm64']:.2f}",
+            f"bare Tesseract ${h['bare_x86_64']:.2f}",
+            f"{r['target']['ratio']:.3f}",
+            f"≤ {r['target']['max_ratio_to_bare']}",
+            _met(r["target"]["met"]),
+        )
+        add("9 Cost", "requests, S3, SNS per million pages", f"${h['requests_s3_sns']:.2f}")
+        if h.get("indexer_x86_64") is not None:
+            add("9 Cost", "indexer compute per million pages (512 MB, x86_64)", f"${h['indexer_x86_64']:.2f}")
+        add(
+            "9 Cost",
+            "total per million pages (x86_64, without OpenSearch)",
+            f"${h['total_x86_64']:.2f}",
+            f"Textract ${h['textract']:,.0f}",
+            f"{h['total_x86_64'] / h['textract']:.4f}",
+        )
+    return out
+
+
+def markdown(table: list[dict[str, str]]) -> str:
+    head = "| part | figure | value | baseline (same run) | ratio | target | |\n|---|---|---|---|---|---|---|\n"
+    columns = ("part", "figure", "value", "baseline", "ratio", "target", "met")
+    body = "".join("| " + " | ".join(r[c] for c in columns) + " |\n" for r in table)
+    return head + body
+
+
+def write(opts: Options) -> None:
+    table = rows(opts)
+    if not table:
+        return
+    opts.results_dir.mkdir(parents=True, exist_ok=True)
+    (opts.results_dir / "summary.json").write_text(json.dumps({"rows": table}, indent=2, ensure_ascii=False) + "\n")
+    text = markdown(table)
+    if opts.results_dir.resolve() == DEFAULT_RESULTS.resolve() and DOC.exists():
+        doc = DOC.read_text(encoding="utf-8")
+        if BEGIN in doc and END in doc:
+            before, rest = doc.split(BEGIN, 1)
+            _, after = rest.split(END, 1)
+            DOC.write_text(f"{before}{BEGIN}\n{text}{END}{after}", encoding="utf-8")
+            log(f"updated the table in {DOC}")
+            return
+    (opts.results_dir / "summary.md").write_text(text, encoding="utf-8")
+    log(f"wrote {opts.results_dir / 'summary.md'}")
