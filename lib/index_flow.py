@@ -119,7 +119,7 @@ def _index(
     stamp = SourceStamp(key=stamp.key, event_time=stamp.event_time, sequencer=stamp.sequencer, etag=obj.etag)
     now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
     docs = page_docs(document, stamp, now)
-    run_bulk(client, list(replace_actions(docs, settings.opensearch_index, previous)))
+    run_bulk(client, settings.opensearch_index, list(replace_actions(docs, previous)))
     clear_failure(settings.results_bucket, item.key)
     outcome = Outcome(
         key=item.key,
@@ -142,7 +142,7 @@ def _remove(
     clear_failure(settings.results_bucket, item.key)
     if previous is None:
         return Outcome(key=item.key, status="skipped", book=book, page=page, detail="page not in the index")
-    run_bulk(client, list(delete_actions(page_id(book, page), settings.opensearch_index, previous)))
+    run_bulk(client, settings.opensearch_index, list(delete_actions(page_id(book, page), previous)))
     logger.info("page removed from the index", extra={"key": item.key, "book": book, "page": page})
     return Outcome(key=item.key, status="deleted", book=book, page=page)
 

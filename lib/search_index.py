@@ -173,7 +173,7 @@ def get_page_doc(client: Any, alias: str, pid: str) -> dict[str, Any] | None:
         return None
 
 
-def replace_actions(docs: PageDocs, alias: str, previous: dict[str, Any] | None) -> Iterator[dict[str, Any]]:
+def replace_actions(docs: PageDocs, previous: dict[str, Any] | None) -> Iterator[dict[str, Any]]:
     """Bulk actions that make the index hold exactly this page's lines.
 
     New lines overwrite old ids in place (no moment without the page), lines
@@ -182,27 +182,29 @@ def replace_actions(docs: PageDocs, alias: str, previous: dict[str, Any] | None)
     """
     high_water = max(int(previous.get("high_water", 0)) if previous else 0, len(docs.lines))
     for doc in docs.lines:
-        yield {"_op_type": "index", "_index": alias, "_id": line_doc_id(docs.pid, doc["line"]), "_source": doc}
+        yield {"_op_type": "index", "_id": line_doc_id(docs.pid, doc["line"]), "_source": doc}
     for number in range(len(docs.lines) + 1, high_water + 1):
-        yield {"_op_type": "delete", "_index": alias, "_id": line_doc_id(docs.pid, number)}
+        yield {"_op_type": "delete", "_id": line_doc_id(docs.pid, number)}
     yield {
         "_op_type": "index",
-        "_index": alias,
         "_id": page_doc_id(docs.pid),
         "_source": {**docs.page, "high_water": high_water},
     }
 
 
-def delete_actions(pid: str, alias: str, previous: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def delete_actions(pid: str, previous: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Remove every line ever written for the page, then the page document."""
     high_water = max(int(previous.get("high_water", 0)), int(previous.get("lines", 0)))
     for number in range(1, high_water + 1):
-        yield {"_op_type": "delete", "_index": alias, "_id": line_doc_id(pid, number)}
-    yield {"_op_type": "delete", "_index": alias, "_id": page_doc_id(pid)}
+        yield {"_op_type": "delete", "_id": line_doc_id(pid, number)}
+    yield {"_op_type": "delete", "_id": page_doc_id(pid)}
 
 
-def run_bulk(client: Any, actions: list[dict[str, Any]]) -> int:
+def run_bulk(client: Any, alias: str, actions: list[dict[str, Any]]) -> int:
     """One bulk request for the page; raises if any item failed (the retry converges).
+
+    The index goes in the path (``POST /ALIAS/_bulk``), not in each action, so
+    IAM and the domain policy can confine the indexer to its own index.
 
     ``refresh="wait_for"``: when the invocation returns, searches see the page,
     and the real-time page document and the searchable lines agree.
@@ -212,6 +214,7 @@ def run_bulk(client: Any, actions: list[dict[str, Any]]) -> int:
     ok, _ = helpers.bulk(
         client,
         actions,
+        index=alias,
         chunk_size=len(actions) + 1,
         max_chunk_bytes=256 * 1024 * 1024,
         max_retries=3,

@@ -184,7 +184,7 @@ def test_replacing_writes_new_lines_before_removing_old_ones() -> None:
         ],
     }
     docs = build(document, SourceStamp("b/1.json", "t"), "2026-11-25T00:00:00Z")
-    actions = list(replace_actions(docs, "pages", {"high_water": 5, "lines": 5}))
+    actions = list(replace_actions(docs, {"high_water": 5, "lines": 5}))
     ops = [a["_op_type"] for a in actions]
     assert ops == ["index", "delete", "delete", "delete", "delete", "index"]
     assert actions[-1]["_source"]["high_water"] == 5
@@ -234,13 +234,14 @@ def proxied(settings: Any, monkeypatch: pytest.MonkeyPatch, opensearch_url: str)
 
 
 def test_the_bulk_request_asks_for_the_refresh_search_needs(
-    proxied: FaultProxy, s3: Any, page_json_cache: dict[str, Any], tesseract: str
+    proxied: FaultProxy, s3: Any, settings: Any, page_json_cache: dict[str, Any], tesseract: str
 ) -> None:
     """The local server has no refresh lag, so prove the request itself asks for it."""
     document = ocr_page_json(page_json_cache, SAMPLES / "phototest.tif", book="refresh", page="0001")
     invoke(put_page(s3, document))
     bulks = [r for r in proxied.requests if r.path.endswith("/_bulk")]
     assert len(bulks) == 1, "one page is one bulk request"
+    assert bulks[0].path == f"/{settings.opensearch_index}/_bulk", "the index is in the path, where IAM can scope it"
     assert "refresh=wait_for" in bulks[0].query
 
 
