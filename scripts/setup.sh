@@ -30,6 +30,9 @@ if ! command -v tesseract >/dev/null || ! tesseract --list-langs 2>/dev/null | g
   apt_install tesseract-ocr tesseract-ocr-eng || die "Tesseract is missing: run 'sudo apt-get install -y tesseract-ocr tesseract-ocr-eng'"
 fi
 
+# strace lets a security test watch Tesseract's own file writes (it skips without it)
+command -v strace >/dev/null || apt_install strace || echo "setup: strace not installed; one security test will skip" >&2
+
 # The project's virtualenv at .venv with pinned dependencies and the pagesearch command
 stamp=$(cat requirements-dev.txt requirements-lambda.txt pyproject.toml | sha256sum | cut -c1-16)
 if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.stamp 2>/dev/null)" != "$stamp" ]; then
