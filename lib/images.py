@@ -5,13 +5,20 @@ single-frame page in one of those is handed over byte for byte: no decode and
 re-encode on the hot path. Anything else (EXIF rotation, CMYK, 16-bit, alpha,
 palettes, WebP/GIF, multi-frame files) is converted by Pillow to a lossless PNG
 first. Either way the file is private to this process and removed afterwards.
+
+Memory: Tesseract needs about 4 bytes a pixel for a grey page and 10 for a
+colour one (measured: 391 MB and 1.06 GB for a 98-megapixel scan), so colour
+pages over ``LARGE_COLOUR_PIXELS`` are handed over in grey, which changes no
+error rate; and the decoded pixels are released before Tesseract starts.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import struct
 import tempfile
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,15 +30,32 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "TIFF", "WEBP", "GIF", "BMP"}
 # Formats and modes Leptonica reads as they are: passed to Tesseract untouched.
 PASSTHROUGH_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "TIFF": ".tif", "BMP": ".bmp"}
+# Leptonica reads only uncompressed BMP (BI_RGB); RLE and BI_BITFIELDS ones (what
+# many Windows tools write for 16- and 32-bit images) are converted.
+PASSTHROUGH_BMP_COMPRESSIONS = {0}
 PASSTHROUGH_MODES = {"1", "L", "RGB"}
 # TIFF compressions Leptonica decodes (others, such as JPEG-in-TIFF, are converted).
-PASSTHROUGH_TIFF_COMPRESSIONS = {"raw", "group3", "group4", "tiff_lzw", "packbits", "tiff_adobe_deflate", "tiff_deflate"}
+PASSTHROUGH_TIFF_COMPRESSIONS = {
+    "raw",
+    "group3",
+    "group4",
+    "tiff_lzw",
+    "packbits",
+    "tiff_adobe_deflate",
+    "tiff_deflate",
+}
 EXIF_ORIENTATION = 0x0112
 # Resolutions outside this range are scanner or software defaults (1 dpi, 72 dpi
 # screen images of 300 dpi scans), not measurements.
 PLAUSIBLE_DPI = (100, 1200)
 # Smaller than this no line of text fits (Tesseract needs glyphs of ~10 px).
 MIN_SIDE = 16
+# Colour pages above this are converted to grey before OCR (see the module's docstring).
+LARGE_COLOUR_PIXELS = 40_000_000
+# Pillow's decompression-bomb limit is a process-wide setting, and warnings
+# filters are too: changing them is serialised (the local dispatcher runs
+# several pages in threads; Lambda runs one).
+_DECODE_LOCK = threading.Lock()
 
 
 class ImageRejected(ValueError):
@@ -71,9 +95,25 @@ def _dpi(image: Image.Image, default_dpi: int) -> tuple[int, bool]:
     return default_dpi, False
 
 
+def _orientation(image: Image.Image) -> int:
+    try:
+        value = image.getexif().get(EXIF_ORIENTATION, 1)
+    except (OSError, SyntaxError, ValueError, TypeError, struct.error):
+        return 1  # unreadable EXIF: no rotation is the only safe reading
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
 def _flatten(image: Image.Image) -> Image.Image:
-    """One frame in a mode Tesseract takes: 1, L or RGB; transparency over white paper."""
-    image = ImageOps.exif_transpose(image) or image
+    """One frame in a mode Tesseract takes: 1, L or RGB; transparency over white paper; big colour in grey."""
+    flat = _flatten_mode(image)
+    if flat.mode == "RGB" and flat.width * flat.height > LARGE_COLOUR_PIXELS:
+        flat = flat.convert("L")
+    return flat
+
+
+def _flatten_mode(image: Image.Image) -> Image.Image:
+    if _orientation(image) != 1:
+        image = ImageOps.exif_transpose(image) or image
     mode = image.mode
     if mode in PASSTHROUGH_MODES:
         return image
@@ -100,6 +140,10 @@ def _passthrough_suffix(image: Image.Image, orientation: int, frames: int) -> st
         return None
     if image.format == "TIFF" and image.info.get("compression") not in PASSTHROUGH_TIFF_COMPRESSIONS:
         return None
+    if image.format == "BMP" and image.info.get("compression", 0) not in PASSTHROUGH_BMP_COMPRESSIONS:
+        return None
+    if image.mode == "RGB" and image.width * image.height > LARGE_COLOUR_PIXELS:
+        return None
     return suffix
 
 
@@ -113,45 +157,40 @@ def page_image(data: bytes, *, max_pixels: int, default_dpi: int) -> Iterator[Pa
     reason = _sniff_unsupported(data)
     if reason:
         raise ImageRejected(reason)
-    with warnings.catch_warnings():
-        # Pillow only warns between max_pixels and twice that: refuse both.
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        previous = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = max_pixels
-        try:
-            image = Image.open(io.BytesIO(data))
-            image.load()
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise ImageRejected(f"decompression bomb refused: {exc}") from None
-        except UnidentifiedImageError:
-            raise ImageRejected("not an image that Pillow can read (unknown or corrupt format)") from None
-        except (OSError, SyntaxError, ValueError, EOFError) as exc:
-            raise ImageRejected(f"corrupt or truncated image: {exc}") from None
-        finally:
-            Image.MAX_IMAGE_PIXELS = previous
-    if image.format not in ACCEPTED_FORMATS:
-        raise ImageRejected(f"unsupported image format {image.format!r}")
-    source_format = image.format
-    frames = getattr(image, "n_frames", 1)
-    orientation = image.getexif().get(EXIF_ORIENTATION, 1)
-    dpi, dpi_from_file = _dpi(image, default_dpi)
-    suffix = _passthrough_suffix(image, orientation, frames)
-    if suffix is None:
-        try:
-            image = _flatten(image)
-        except (OSError, ValueError) as exc:
-            raise ImageRejected(f"image cannot be converted for OCR: {exc}") from None
-    width, height = image.size
-    if min(width, height) < MIN_SIDE:
-        raise ImageRejected(f"image is {width}x{height} pixels: too small to hold a line of text")
-    fd, path = tempfile.mkstemp(prefix="page-", suffix=suffix or ".png")
+    image = _decode(data, max_pixels)
+    prepared = image
     try:
-        with os.fdopen(fd, "wb") as out:
-            if suffix:
-                out.write(data)
-            else:
-                # Level 1: lossless, and several times faster than the default on big pages.
-                image.save(out, format="PNG", compress_level=1, dpi=(dpi, dpi))
+        if image.format not in ACCEPTED_FORMATS:
+            raise ImageRejected(f"unsupported image format {image.format!r}")
+        source_format = image.format
+        frames = getattr(image, "n_frames", 1)
+        orientation = _orientation(image)
+        dpi, dpi_from_file = _dpi(image, default_dpi)
+        suffix = _passthrough_suffix(image, orientation, frames)
+        if suffix is None:
+            try:
+                prepared = _flatten(image)
+            except (OSError, ValueError) as exc:
+                raise ImageRejected(f"image cannot be converted for OCR: {exc}") from None
+        width, height = prepared.size
+        if min(width, height) < MIN_SIDE:
+            raise ImageRejected(f"image is {width}x{height} pixels: too small to hold a line of text")
+        fd, path = tempfile.mkstemp(prefix="page-", suffix=suffix or ".png")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                if suffix:
+                    out.write(data)
+                else:
+                    # Level 1: lossless, and several times faster than the default on big pages.
+                    prepared.save(out, format="PNG", compress_level=1, dpi=(dpi, dpi))
+        except BaseException:
+            os.unlink(path)
+            raise
+    finally:
+        # Tesseract reads the file: the decoded pixels (up to 4 bytes each) are not needed while it runs.
+        image.close()
+        prepared.close()
+    try:
         yield PageImage(
             path=path,
             width=width,
@@ -165,3 +204,23 @@ def page_image(data: bytes, *, max_pixels: int, default_dpi: int) -> Iterator[Pa
     finally:
         os.unlink(path)
 
+
+def _decode(data: bytes, max_pixels: int) -> Image.Image:
+    """Open and fully decode the first frame; ImageRejected for bombs, unknown and corrupt data."""
+    with _DECODE_LOCK, warnings.catch_warnings():
+        # Pillow only warns between max_pixels and twice that: refuse both.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        previous = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = max_pixels
+        try:
+            image = Image.open(io.BytesIO(data))
+            image.load()
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise ImageRejected(f"decompression bomb refused: {exc}") from None
+        except UnidentifiedImageError:
+            raise ImageRejected("not an image that Pillow can read (unknown or corrupt format)") from None
+        except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
+            raise ImageRejected(f"corrupt or truncated image: {exc}") from None
+        finally:
+            Image.MAX_IMAGE_PIXELS = previous
+    return image
