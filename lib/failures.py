@@ -4,11 +4,17 @@ A record names the source key verbatim (decoded), the book and page when the
 key gives them, the stage, the reason and the time; it never ends in ``.json``
 so the indexer's trigger ignores it. Writing one is the end of that input: the
 invocation returns normally instead of retrying content that cannot succeed.
+
+A record about an object is named after the object's key, so a later success
+of that object clears it. A record about a malformed message (no object, so no
+bucket) gets a unique name: messages have no key to be named after, and two bad
+messages must not overwrite each other's record.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from lib import storage
@@ -30,14 +36,18 @@ def record_failure(
     """Write the failure record, log it with key, book and page, count it; returns its key."""
     from aws_lambda_powertools.metrics import MetricUnit
 
-    key = failure_key(source_key)
+    now = dt.datetime.now(dt.UTC)
+    if source_bucket:
+        key = failure_key(source_key)
+    else:
+        key = failure_key(f"{source_key} {now:%Y%m%dT%H%M%S.%f} {uuid.uuid4().hex[:8]}")
     record = {
         "stage": stage,
         "source": {"bucket": source_bucket, "key": source_key},
         "book": book,
         "page": page,
         "reason": reason,
-        "time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+        "time": now.isoformat(timespec="milliseconds"),
         "event": event,
     }
     storage.put_json(results_bucket, key, record)
