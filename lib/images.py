@@ -163,15 +163,17 @@ def page_image(data: bytes, *, max_pixels: int, default_dpi: int) -> Iterator[Pa
         if image.format not in ACCEPTED_FORMATS:
             raise ImageRejected(f"unsupported image format {image.format!r}")
         source_format = image.format
-        frames = getattr(image, "n_frames", 1)
+        frames = _frame_count(image)
         orientation = _orientation(image)
         dpi, dpi_from_file = _dpi(image, default_dpi)
         suffix = _passthrough_suffix(image, orientation, frames)
         if suffix is None:
             try:
                 prepared = _flatten(image)
-            except (OSError, ValueError) as exc:
-                raise ImageRejected(f"image cannot be converted for OCR: {exc}") from None
+            except MemoryError:
+                raise
+            except Exception as exc:  # any decoder error on untrusted bytes is the content's
+                raise ImageRejected(f"image cannot be converted for OCR: {type(exc).__name__}: {exc}") from None
         width, height = prepared.size
         if min(width, height) < MIN_SIDE:
             raise ImageRejected(f"image is {width}x{height} pixels: too small to hold a line of text")
@@ -205,6 +207,18 @@ def page_image(data: bytes, *, max_pixels: int, default_dpi: int) -> Iterator[Pa
         os.unlink(path)
 
 
+def _frame_count(image: Image.Image) -> int:
+    """Frames in the file; counting walks every frame's header, which may be the corrupt part."""
+    try:
+        return int(getattr(image, "n_frames", 1))
+    except MemoryError:
+        raise
+    except Exception as exc:  # e.g. TypeError "Missing dimensions" from a cut TIFF directory
+        raise ImageRejected(
+            f"corrupt or truncated image: cannot read its frames ({type(exc).__name__}: {exc})"
+        ) from None
+
+
 def _decode(data: bytes, max_pixels: int) -> Image.Image:
     """Open and fully decode the first frame; ImageRejected for bombs, unknown and corrupt data."""
     with _DECODE_LOCK, warnings.catch_warnings():
@@ -219,7 +233,9 @@ def _decode(data: bytes, max_pixels: int) -> Image.Image:
             raise ImageRejected(f"decompression bomb refused: {exc}") from None
         except UnidentifiedImageError:
             raise ImageRejected("not an image that Pillow can read (unknown or corrupt format)") from None
-        except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
+        except MemoryError:
+            raise
+        except Exception as exc:  # Pillow's plugins raise many types on corrupt data
             raise ImageRejected(f"corrupt or truncated image: {exc}") from None
         finally:
             Image.MAX_IMAGE_PIXELS = previous
