@@ -3,7 +3,8 @@
 ``python -X importtime -c "import X"`` for boto3, handlers.ocr and
 handlers.indexer, in fresh processes taking turns round after round; the
 figure is the cumulative import time of X's own line, and what a handler adds
-is its median minus boto3's (both handlers import boto3, through lib.storage).
+is the median over rounds of its time minus boto3's in the same round (both
+handlers import boto3, through lib.storage).
 What each handler imports beyond boto3 is listed by package, so a regression
 names its cause. The first invocation's extra is a fresh worker process invoking the
 OCR handler twice on the same page under two keys: first minus second.
@@ -63,13 +64,15 @@ def added_packages(
 
 
 def run(opts: Options) -> dict[str, Any]:
-    rounds = 2 if opts.quick else 9
+    rounds = 2 if opts.quick else 15
     env = child_env({"PYTHONPATH": str(ROOT)})
     cumulative: dict[str, list[float]] = {m: [] for m in MODULES}
     wall: dict[str, list[float]] = {m: [] for m in MODULES}
     reports: dict[str, dict[str, tuple[float, float, int]]] = {}
+    by_round: list[dict[str, float]] = []
     # One unmeasured round first: compiled bytecode and the page cache are warm for all alike.
     for r in range(rounds + 1):
+        this_round: dict[str, float] = {}
         for module in MODULES[r % 3 :] + MODULES[: r % 3]:
             done = run_measured(
                 [sys.executable, "-X", "importtime", "-c", f"import {module}"], env=env, cwd=ROOT, stderr_tail=10**7
@@ -82,8 +85,13 @@ def run(opts: Options) -> dict[str, Any]:
             cumulative[module].append(report[module][1])
             wall[module].append(done.wall_s * 1000)
             reports[module] = report
-    base = statistics.median(cumulative["boto3"])
-    added = {m: round(statistics.median(cumulative[m]) - base, 1) for m in MODULES if m != "boto3"}
+            this_round[module] = report[module][1]
+        if this_round:
+            by_round.append(this_round)
+    # Each handler against the boto3 import of the same round (adjacent processes): the
+    # machine's load changes from minute to minute, so medians of differences, not differences of medians.
+    added = {m: round(statistics.median(r[m] - r["boto3"] for r in by_round), 1) for m in MODULES if m != "boto3"}
+    added_spread = {m: summary([r[m] - r["boto3"] for r in by_round], 1) for m in MODULES if m != "boto3"}
 
     # The first invocation against the second, in fresh processes (a cold container each).
     pages = select_pages(True)
@@ -110,6 +118,12 @@ def run(opts: Options) -> dict[str, Any]:
         "import_ms": {m: summary(cumulative[m], 1) for m in MODULES},
         "process_wall_ms": {m: summary(wall[m], 1) for m in MODULES},
         "added_to_boto3_ms": added,
+        "added_to_boto3_per_round_ms": added_spread,
+        "added_by_package_sum_ms": {
+            m: round(sum(p["own_ms"] for p in added_packages(reports[m], reports["boto3"], limit=1000)), 1)
+            for m in MODULES
+            if m != "boto3"
+        },
         "added_by_package": {m: added_packages(reports[m], reports["boto3"]) for m in MODULES if m != "boto3"},
         "first_invocation": {
             "pages": [p.name for p in pages],

@@ -593,12 +593,27 @@ def git_commit() -> str | None:
         return None
 
 
+def code_changes() -> list[str]:
+    """Uncommitted changes to the code under test: results of a dirty tree say so."""
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "--", "lib", "handlers", "pagesearch"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return []
+    return [line[3:] for line in out.stdout.splitlines()]
+
+
 def meta(opts: Options, part: str) -> dict[str, Any]:
     return {
         "part": part,
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "quick": opts.quick,
         "git_commit": git_commit(),
+        "uncommitted_code_changes": code_changes(),
         "host": {
             "cpus": os.cpu_count(),
             "machine": platform.machine(),

@@ -166,10 +166,10 @@ def _bare_batched(url: str, docs: dict[str, dict[str, Any]], pages: list[Any], c
             built = page_docs(
                 corpus.renamed(docs[page.stem], f"x{copy:03d}", page.stem), _stamp("x", page.stem), "2026-01-01"
             )
-            actions.extend(replace_actions(built, "bench-batched", None))
+            actions.extend(replace_actions(built, None))
             words += sum(len(d["words"]) for d in built.lines)
     started = time.perf_counter()
-    helpers.bulk(client, actions, chunk_size=1000, max_chunk_bytes=8 * 2**20)
+    helpers.bulk(client, actions, index="bench-batched", chunk_size=1000, max_chunk_bytes=8 * 2**20)
     elapsed = time.perf_counter() - started
     n = copies * len(pages)
     return {
@@ -188,7 +188,7 @@ WORD_INDEX = "layout-words"
 LINE_INDEX = "layout-lines"
 
 
-def _word_layout(built: Any, index: str) -> list[dict[str, Any]]:
+def _word_layout(built: Any) -> list[dict[str, Any]]:
     """Line documents without word boxes, plus one document per word with its box."""
     actions = []
     common = {k: built.page[k] for k in ("book", "page", "page_id", "page_number")}
@@ -196,11 +196,10 @@ def _word_layout(built: Any, index: str) -> list[dict[str, Any]]:
         slim = {k: v for k, v in line.items() if k != "words"}
         if "next" in slim:
             slim["next"] = {k: v for k, v in slim["next"].items() if k != "words"}
-        actions.append({"_index": index, "_id": f"{built.pid}-{line['line']}", "_source": slim})
+        actions.append({"_id": f"{built.pid}-{line['line']}", "_source": slim})
         for n, word in enumerate(line["words"], start=1):
             actions.append(
                 {
-                    "_index": index,
                     "_id": f"{built.pid}-{line['line']}-w{n}",
                     "_source": {
                         **common,
@@ -212,23 +211,21 @@ def _word_layout(built: Any, index: str) -> list[dict[str, Any]]:
                     },
                 }
             )
-    actions.append(
-        {"_index": index, "_id": f"{built.pid}-page", "_source": {**built.page, "high_water": len(built.lines)}}
-    )
+    actions.append({"_id": f"{built.pid}-page", "_source": {**built.page, "high_water": len(built.lines)}})
     return actions
 
 
-def _line_layout(built: Any, index: str) -> list[dict[str, Any]]:
+def _line_layout(built: Any) -> list[dict[str, Any]]:
     from lib.search_index import replace_actions
 
-    return list(replace_actions(built, index, None))
+    return list(replace_actions(built, None))
 
 
 def _body_bytes(actions: list[dict[str, Any]]) -> tuple[int, int]:
     """Bytes of the NDJSON bulk body, raw and gzip-compressed (the client sends it compressed)."""
     lines = []
     for action in actions:
-        meta = {action.get("_op_type", "index"): {"_index": action["_index"], "_id": action["_id"]}}
+        meta = {action.get("_op_type", "index"): {"_id": action["_id"]}}
         lines.append(json.dumps(meta, separators=(",", ":")))
         if "_source" in action:
             lines.append(json.dumps(action["_source"], ensure_ascii=False, separators=(",", ":")))
@@ -321,10 +318,10 @@ def _layouts(url: str, docs: dict[str, dict[str, Any]], pages: list[Any], copies
             order = list(build) if n % 2 == 0 else list(reversed(build))
             for name in order:
                 make, index = build[name]
-                actions = make(built, index)
+                actions = make(built)
                 raw, packed = _body_bytes(actions)
                 started = time.perf_counter()
-                helpers.bulk(client, actions, chunk_size=len(actions) + 1, max_chunk_bytes=256 * 2**20)
+                helpers.bulk(client, actions, index=index, chunk_size=len(actions) + 1, max_chunk_bytes=256 * 2**20)
                 stats[name]["seconds"] += time.perf_counter() - started
                 stats[name]["documents"] += len(actions)
                 stats[name]["body_bytes"] += raw

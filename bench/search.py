@@ -37,10 +37,10 @@ def build_index(client: Any, docs: dict[str, dict[str, Any]], pages: list[Any], 
                 book = f"book{copy:03d}"
                 stamp = SourceStamp(key=f"{book}/{page.stem}.json", event_time="2026-01-01T00:00:00.000Z")
                 built = page_docs(corpus.renamed(docs[page.stem], book, page.stem), stamp, "2026-01-01")
-                yield from replace_actions(built, INDEX, None)
+                yield from replace_actions(built, None)
 
     started = time.perf_counter()
-    ok, _ = helpers.bulk(client, actions(), chunk_size=2000, max_chunk_bytes=16 * 2**20)
+    ok, _ = helpers.bulk(client, actions(), index=INDEX, chunk_size=2000, max_chunk_bytes=16 * 2**20)
     elapsed = time.perf_counter() - started
     lines = client.count(index=INDEX, body={"query": {"term": {"kind": "line"}}})["count"]
     return {"pages": copies * len(pages), "documents": ok, "line_documents": lines, "build_s": round(elapsed, 1)}

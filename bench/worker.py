@@ -121,8 +121,8 @@ def index_lib(url: str, index: str, doc_path: str, book: str, page: str) -> dict
     started = time.perf_counter()
     previous = get_page_doc(client, index, page_id(book, page))
     docs = page_docs(document, stamp, "2026-01-01T00:00:00.000Z")
-    actions = list(replace_actions(docs, index, previous))
-    run_bulk(client, actions)
+    actions = list(replace_actions(docs, previous))
+    run_bulk(client, index, actions)
     elapsed = time.perf_counter() - started
     return {"s": elapsed, "docs": len(actions), "words": sum(len(d["words"]) for d in docs.lines)}
 
@@ -138,12 +138,11 @@ def index_bare(url: str, index: str, doc_path: str, book: str, page: str) -> dic
     ensure_index(client, index)
     document, stamp = _index_docs(doc_path, book, page)
     docs = page_docs(document, stamp, "2026-01-01T00:00:00.000Z")
-    actions = [{"_index": index, "_id": f"{docs.pid}-{d['line']}", "_source": d} for d in docs.lines]
-    actions.append(
-        {"_index": index, "_id": page_doc_id(docs.pid), "_source": {**docs.page, "high_water": len(docs.lines)}}
-    )
+    # Like run_bulk, the index goes in the path (POST /INDEX/_bulk), not in each action.
+    actions = [{"_id": f"{docs.pid}-{d['line']}", "_source": d} for d in docs.lines]
+    actions.append({"_id": page_doc_id(docs.pid), "_source": {**docs.page, "high_water": len(docs.lines)}})
     started = time.perf_counter()
-    helpers.bulk(client, actions)
+    helpers.bulk(client, actions, index=index)
     elapsed = time.perf_counter() - started
     return {"s": elapsed, "docs": len(actions), "words": sum(len(d["words"]) for d in docs.lines)}
 
