@@ -17,7 +17,7 @@ import time
 import traceback
 from pathlib import Path
 
-from bench.common import CACHE, DEFAULT_CHART, DEFAULT_RESULTS, Options, log
+from bench.common import CACHE, DEFAULT_CHART, DEFAULT_RESULTS, Options, log, set_runtime
 
 # part name -> module with run(opts)
 PARTS = {
@@ -68,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     CACHE.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="run-", dir=CACHE))
     opts = Options(quick=args.quick, results_dir=results, chart=chart, work=work, parts=parts)
+    if any(p in parts for p in ("ocr", "memory", "tesseractjs", "indexing", "coldstart", "cost", "threads")):
+        log(f"handlers run with: {set_runtime(args.quick).label}")
     failed: list[str] = []
     started = time.monotonic()
     for part in parts:

@@ -75,7 +75,7 @@ def _memory(ax: Any, opts: Options) -> None:
     if not r:
         return _empty(ax, "2 Peak memory")
     labels = ["ours (cold)", "bare CLI"]
-    stats = [r["ours_peak_upper_mb"], r["bare_tesseract_peak_mb"]]
+    stats = [r["ours_tree_sampled_peak_mb"], r["bare_tesseract_peak_mb"]]
     colors = [OURS, BASE]
     if js and "engines" in js:
         labels.append("Tesseract.js")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 import statistics
-import sys
 from typing import Any
 
 from bench.common import (
@@ -26,6 +25,7 @@ from bench.common import (
     log,
     moto_server,
     run_measured,
+    runtime,
     s3_client,
     select_pages,
     summary,
@@ -65,7 +65,7 @@ def added_packages(
 
 def run(opts: Options) -> dict[str, Any]:
     rounds = 2 if opts.quick else 15
-    env = child_env({"PYTHONPATH": str(ROOT)})
+    env = child_env({"PYTHONPATH": runtime().pythonpath})
     cumulative: dict[str, list[float]] = {m: [] for m in MODULES}
     wall: dict[str, list[float]] = {m: [] for m in MODULES}
     reports: dict[str, dict[str, tuple[float, float, int]]] = {}
@@ -75,7 +75,7 @@ def run(opts: Options) -> dict[str, Any]:
         this_round: dict[str, float] = {}
         for module in MODULES[r % 3 :] + MODULES[: r % 3]:
             done = run_measured(
-                [sys.executable, "-X", "importtime", "-c", f"import {module}"], env=env, cwd=ROOT, stderr_tail=10**7
+                [*runtime().python, "-X", "importtime", "-c", f"import {module}"], env=env, cwd=ROOT, stderr_tail=10**7
             )
             if done.returncode != 0:
                 raise RuntimeError(f"import {module} failed: {done.stderr[-2000:]}")

@@ -261,13 +261,14 @@ class TreeSampler:
         self._root = pid
         self._interval = interval
         self.peak_sum_mb = 0.0
+        self.root_rss_at_peak_mb = 0.0  # what the root (Python) held at the tree's peak
         self.hwm_mb: dict[int, tuple[str, float]] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _sample(self) -> None:
-        pending, total, root_name = [self._root], 0.0, None
+        pending, total, root_name, root_rss = [self._root], 0.0, None, 0.0
         while pending:
             pid = pending.pop()
             try:
@@ -279,7 +280,7 @@ class TreeSampler:
             hwm = float(status.get("VmHWM", "0 kB").split()[0]) / 1024
             name = status.get("Name", "?")
             if pid == self._root:
-                root_name = name
+                root_name, root_rss = name, rss
             elif name == root_name:
                 # A child between fork and exec is a copy of its parent sharing the
                 # parent's pages: counting it would count the parent twice.
@@ -288,7 +289,8 @@ class TreeSampler:
             seen_name, seen_hwm = self.hwm_mb.get(pid, (name, 0.0))
             # A new name means exec: a new memory map whose high-water mark starts afresh.
             self.hwm_mb[pid] = (name, max(hwm, seen_hwm) if seen_name == name else hwm)
-        self.peak_sum_mb = max(self.peak_sum_mb, total)
+        if total > self.peak_sum_mb:
+            self.peak_sum_mb, self.root_rss_at_peak_mb = total, root_rss
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -614,6 +616,7 @@ def meta(opts: Options, part: str) -> dict[str, Any]:
         "quick": opts.quick,
         "git_commit": git_commit(),
         "uncommitted_code_changes": code_changes(),
+        "handler_runtime": runtime().label,
         "host": {
             "cpus": os.cpu_count(),
             "machine": platform.machine(),
@@ -724,6 +727,82 @@ def result_key(image_key: str) -> str:
     return image_key.rsplit(".", 1)[0] + ".json"
 
 
+# --------------------------------------------------------------------------- the functions' Python
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """How the handlers' processes start: which packages they can import."""
+
+    python: tuple[str, ...]
+    pythonpath: str
+    label: str
+
+
+_runtime: Runtime | None = None
+BOTO3_NOTE = "boto3 at the dev venv's version (the Lambda runtime brings its own)"
+
+
+def lambda_site() -> Path:
+    """The functions' dependencies as the Lambda artifact pins them, plus boto3, in a private directory.
+
+    The dev venv holds more (numpy, pulled in by other tools), and pytesseract
+    imports numpy whenever it is importable: +10 MB and +50 ms per cold start
+    that a Lambda built from requirements-lambda.txt never pays. Installed once
+    (cp311 wheels of the same pins) under bench/.cache.
+    """
+    import hashlib
+    from importlib.metadata import version
+
+    requirements = (ROOT / "requirements-lambda.txt").read_text()
+    boto3 = f"boto3=={version('boto3')}"
+    digest = hashlib.sha256((requirements + boto3).encode()).hexdigest()[:12]
+    site = CACHE / f"lambda-site-{digest}"
+    if not (site / ".complete").exists():
+        log(f"installing requirements-lambda.txt and {boto3} into {site}")
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--target",
+                str(site),
+                "-r",
+                str(ROOT / "requirements-lambda.txt"),
+                boto3,
+            ],
+            check=True,
+        )
+        (site / ".complete").write_text(boto3 + "\n")
+    return site
+
+
+def set_runtime(quick: bool) -> Runtime:
+    """Full runs: the Lambda artifact's packages only (``python -S``); quick runs: the dev venv (no install)."""
+    global _runtime
+    if quick:
+        _runtime = Runtime((sys.executable,), str(ROOT), "dev venv (quick run)")
+        return _runtime
+    try:
+        site = lambda_site()
+    except (OSError, subprocess.CalledProcessError) as exc:
+        log(f"cannot build the Lambda-like site ({exc}): the handlers run in the dev venv")
+        _runtime = Runtime((sys.executable,), str(ROOT), "dev venv (Lambda-like site unavailable)")
+        return _runtime
+    # -S: no site-packages of the venv; only the repository and the artifact's packages.
+    _runtime = Runtime(
+        (sys.executable, "-S"), f"{ROOT}{os.pathsep}{site}", f"requirements-lambda.txt + {BOTO3_NOTE}, python -S"
+    )
+    return _runtime
+
+
+def runtime() -> Runtime:
+    return _runtime or set_runtime(True)
+
+
 # --------------------------------------------------------------------------- the container stand-in
 
 
@@ -731,8 +810,8 @@ class Worker:
     """A warm `python -m bench.worker`: one Lambda container that keeps its imports between invocations."""
 
     def __init__(self, env: dict[str, str], log_path: Path, cpu: CpuLimit | None = None) -> None:
-        env = {**env, "PYTHONPATH": str(ROOT)}
-        cmd = [sys.executable, "-m", "bench.worker"]
+        env = {**env, "PYTHONPATH": runtime().pythonpath}
+        cmd = [*runtime().python, "-m", "bench.worker"]
         self._log = open(log_path, "ab")  # noqa: SIM115 - the child writes to it for its whole life
         self.proc = subprocess.Popen(
             cpu.wrap(cmd) if cpu else cmd,

@@ -125,7 +125,7 @@ def run(opts: Options) -> dict[str, Any]:
     memory = read_result(opts, "memory")
     indexing = read_result(opts, "indexing")
     tesseractjs = read_result(opts, "tesseractjs")
-    peak_mb = memory["ours_peak_upper_mb"]["max"] if memory else None
+    peak_mb = memory["ours_peak_upper_mb"]["max"] if memory else None  # the conservative figure, for sizing
 
     table: dict[str, Any] = {}
     for size, row in measured.get("sizes", {}).items():

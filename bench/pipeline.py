@@ -109,6 +109,7 @@ def run(opts: Options) -> dict[str, Any]:
             failures = [k for k in _keys(s3, stack.results_bucket, "failed/")]
         finally:
             local_stack.down()
+    logged = handler_time(work / "state" / "logs" / "dispatcher.log")
     log(f"{PART}: {total} pages searchable after {elapsed:.1f} s; bare Tesseract (after)")
     after = _bare_times(pages, work)
     per_page = {name: statistics.median([before[name], after[name]]) for name in before}
@@ -134,12 +135,41 @@ def run(opts: Options) -> dict[str, Any]:
         "ratio_to_baseline": round(elapsed / baseline, 3),
         "bare_s_per_distinct_page": summary(list(per_page.values()), 3),
         "failures": failures,
+        # Where the time went: the handlers' own per-page times, against the wall time x workers
+        # (utilisation), and OCR inside the pipeline against the bare CLI alone (contention).
+        "handlers": {
+            "ocr_s_per_page": summary(logged["ocr_s"], 3),
+            "index_s_per_page": summary(logged["index_s"], 3),
+            "busy_s": round(sum(logged["ocr_s"]) + sum(logged["index_s"]), 1),
+            "worker_utilisation": round((sum(logged["ocr_s"]) + sum(logged["index_s"])) / (elapsed * workers), 3),
+            "ocr_sum_to_bare_sum": round(sum(logged["ocr_s"]) / bare_sum, 3) if logged["ocr_s"] else None,
+        },
         "tesseract": tesseract_bin(),
         "note": "everything shares the same cores: moto, the OpenSearch API server, the dispatcher's Python and "
         "Tesseract; on AWS each invocation has its own vCPU share and S3/SNS/OpenSearch run elsewhere",
     }
     write_result(opts, PART, result)
     return result
+
+
+def handler_time(log_path: Any) -> dict[str, Any]:
+    """What the dispatcher's handlers logged: per-page time of the OCR and indexer functions (their own `ms`)."""
+    import json
+
+    ocr, index = [], []
+    if log_path.exists():
+        for line in log_path.read_text(errors="replace").splitlines():
+            if not line.startswith("{"):
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if entry.get("message") == "page OCR'd":
+                ocr.append(entry["ms"] / 1000)
+            elif entry.get("message") == "page indexed":
+                index.append(entry["ms"] / 1000)
+    return {"ocr_s": ocr, "index_s": index}
 
 
 def _page_count(client: Any, index: str) -> int:
