@@ -1,0 +1,146 @@
+"""Re-drive failure records (``pagesearch retry``): make S3 announce the failed object again.
+
+A failure record names the object that could not be processed. Re-driving it
+copies the object onto itself with one more metadata entry
+(``pagesearch-redrive``, the time): the bytes stay the same, and S3 emits a
+fresh ``ObjectCreated:Copy`` event, which reaches the same function the
+original upload reached (an image: SNS, then the OCR function; a page JSON:
+the indexer) with a newer sequencer and time, so it is not mistaken for a
+duplicate or a stale delivery. The record itself stays until that attempt
+succeeds (the functions delete it then) or fails again (it is rewritten).
+
+Not re-driven: records of malformed messages (``events/...``: no object to
+re-announce; fix the sender and send again), records whose object is gone, and
+OCR records superseded by a newer source of the same page (a re-scan
+``0042.png`` that succeeded after ``0042.jpg`` failed: re-announcing the old
+file would make it the page's newest source).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from lib import storage
+from lib.failures import list_failures
+from lib.keys import InvalidKey, page_ref_from_key
+
+REDRIVE_METADATA = "pagesearch-redrive"
+# What a copy with MetadataDirective=REPLACE would otherwise reset.
+_KEPT_HEADERS = ("ContentType", "ContentEncoding", "ContentDisposition", "ContentLanguage", "CacheControl", "Expires")
+_MISSING = {"404", "NoSuchKey", "NotFound"}
+
+
+@dataclass(frozen=True)
+class Redrive:
+    """What ``retry`` did with one failure record."""
+
+    record_key: str
+    stage: str
+    bucket: str
+    key: str
+    status: str  # redriven | would-redrive | not-redrivable | missing | superseded | error
+    detail: str
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def touch(bucket: str, key: str, *, now: dt.datetime | None = None) -> str:
+    """Copy the object onto itself with a new ``pagesearch-redrive`` metadata entry; returns the time written.
+
+    User metadata and content headers are kept; S3 emits ObjectCreated:Copy.
+    Raises storage.ObjectMissing when the object is gone.
+    """
+    s3 = storage.s3_client()
+    stamp = (now or dt.datetime.now(dt.UTC)).isoformat(timespec="milliseconds")
+    try:
+        head = s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if str(exc.response.get("Error", {}).get("Code", "")) in _MISSING:
+            raise storage.ObjectMissing(f"s3://{bucket}/{key} does not exist") from None
+        raise
+    headers = {name: head[name] for name in _KEPT_HEADERS if head.get(name)}
+    source: dict[str, Any] = {"Bucket": bucket, "Key": key}
+    if head.get("VersionId") and head["VersionId"] != "null":
+        source["VersionId"] = head["VersionId"]
+    s3.copy_object(
+        Bucket=bucket,
+        Key=key,
+        CopySource=source,
+        MetadataDirective="REPLACE",
+        Metadata={**head.get("Metadata", {}), REDRIVE_METADATA: stamp},
+        **headers,
+    )
+    return stamp
+
+
+def _superseded(record: dict[str, Any], results_bucket: str) -> str | None:
+    """For an OCR record: the newer source that now holds the page, if another key does."""
+    try:
+        ref = page_ref_from_key(record["source"]["key"])
+    except InvalidKey:
+        return None
+    current = storage.head(results_bucket, ref.result_key)
+    holder = current.metadata.get("source-key") if current else None
+    if not holder or holder == record["source"]["key"]:
+        return None
+    failed_at = (record.get("event") or {}).get("time") or record.get("time", "")
+    if current and current.metadata.get("source-event-time", "") > failed_at:
+        return holder
+    return None
+
+
+def redrive_record(
+    record: dict[str, Any], results_bucket: str, *, dry_run: bool = False, now: dt.datetime | None = None
+) -> Redrive:
+    """Re-drive one failure record (as ``lib.failures.list_failures`` returns it)."""
+    source = record.get("source") or {}
+    bucket, key, stage = source.get("bucket") or "", source.get("key") or "", record.get("stage", "")
+
+    def result(status: str, detail: str) -> Redrive:
+        return Redrive(record.get("record_key", ""), stage, bucket, key, status, detail)
+
+    if not bucket or not key:
+        return result(
+            "not-redrivable",
+            "a malformed message has no object to re-announce: fix its sender and send it again, "
+            "then delete this record",
+        )
+    if stage == "ocr":
+        holder = _superseded(record, results_bucket)
+        if holder:
+            return result("superseded", f"the page now comes from a newer source, {holder}")
+    if dry_run:
+        exists = storage.head(bucket, key) is not None
+        return result("would-redrive" if exists else "missing", "" if exists else "the object no longer exists")
+    try:
+        stamp = touch(bucket, key, now=now)
+    except storage.ObjectMissing:
+        return result("missing", "the object no longer exists: its removal event tidies up")
+    except ClientError as exc:
+        return result("error", f"{exc.response.get('Error', {}).get('Code', '')}: {exc}")
+    return result("redriven", f"copied onto itself at {stamp}: S3 announces it again")
+
+
+def redrive_all(
+    results_bucket: str,
+    *,
+    stage: str | None = None,
+    prefix: str = "",
+    dry_run: bool = False,
+    records: Iterable[dict[str, Any]] | None = None,
+) -> list[Redrive]:
+    """Re-drive every failure record (of ``stage`` and whose source key starts with ``prefix``), oldest first."""
+    chosen = list_failures(results_bucket) if records is None else list(records)
+    now = dt.datetime.now(dt.UTC)
+    return [
+        redrive_record(record, results_bucket, dry_run=dry_run, now=now)
+        for record in chosen
+        if (stage is None or record.get("stage") == stage)
+        and str((record.get("source") or {}).get("key", "")).startswith(prefix)
+    ]
