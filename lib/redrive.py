@@ -19,6 +19,7 @@ file would make it the page's newest source).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -87,7 +88,9 @@ def _superseded(record: dict[str, Any], results_bucket: str) -> str | None:
         return None
     current = storage.head(results_bucket, ref.result_key)
     holder = current.metadata.get("source-key") if current else None
-    if not holder or holder == record["source"]["key"]:
+    key = record["source"]["key"]
+    # A key too long for S3's 2 kB of metadata may be stamped as its digest.
+    if not holder or holder in (key, "sha256:" + hashlib.sha256(key.encode()).hexdigest()):
         return None
     failed_at = (record.get("event") or {}).get("time") or record.get("time", "")
     if current and current.metadata.get("source-event-time", "") > failed_at:
