@@ -1,27 +1,18 @@
-"""Tesseract: find the binary and run it exactly once per page (TSV output), with a hard timeout.
+"""Tesseract: find the binary and run it exactly once per page (TSV output) through pytesseract.
 
 TSV carries words, lines, paragraphs and blocks with boxes and confidences, so
 one run gives everything the page JSON needs; ``image_to_string`` on top would
-be a second full OCR.
-
-Tesseract is started the way pytesseract starts it (``tesseract IMAGE BASE -l
-LANG --psm N --dpi D tsv``, output in a private ``tess_*`` temporary file that
-is always removed), but in a process group of its own: on a timeout the whole
-group is killed, so a ``TESSERACT_CMD`` wrapper script and anything it started
-die with it. pytesseract's own timeout kills only the direct child (a wrapper's
-children live on, holding CPU and memory in a warm Lambda) and its
-``--version`` call has no timeout at all.
+be a second full OCR. pytesseract writes the TSV to a private ``tess_*``
+temporary file that it always removes, and on a timeout kills Tesseract, its
+direct child: a ``TESSERACT_CMD`` wrapper must therefore ``exec`` Tesseract,
+as the layer's ``bin/tesseract`` does, or a hanging page would outlive it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import re
 import shutil
 import signal
-import subprocess
-import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -37,7 +28,6 @@ LAYER_TESSERACT = "/opt/bin/tesseract"
 # one); docs/reliability.md has the figures.
 PSM = 3
 ALLOWED_PSM = {1, 3, 4, 6, 11, 12}
-VERSION_TIMEOUT = 30
 _STDERR_CHARS = 500
 
 
@@ -81,45 +71,16 @@ def page_segmentation_mode() -> int:
     return int(value)
 
 
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    """SIGKILL the process group (the child leads it) and reap the child."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(ProcessLookupError):
-        proc.kill()
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        # Only a grandchild that left the group can still hold the pipes open: do not wait for it.
-        proc.communicate(timeout=5)
-
-
-def _run(args: list[str], timeout: float) -> tuple[int, str]:
-    """Run ``args`` in a new session; (exit status, its output). Kills the group on timeout, then re-raises."""
-    try:
-        proc = subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
-        )
-    except (FileNotFoundError, PermissionError) as exc:
-        raise TesseractMissing(f"cannot start {args[0]}: {exc}") from None
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except BaseException:
-        _kill_group(proc)
-        raise
-    text = (out or b"").decode("utf-8", "replace") + (err or b"").decode("utf-8", "replace")
-    return proc.returncode, text
-
-
 @lru_cache(maxsize=4)
 def tesseract_version(cmd: str) -> str:
-    """``tesseract --version`` once per container, not once per page, and never waiting forever."""
+    """``tesseract --version`` once per container, not once per page."""
+    import pytesseract
+
+    pytesseract.pytesseract.tesseract_cmd = cmd
     try:
-        status, output = _run([cmd, "--version"], VERSION_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        raise TesseractMissing(f"{cmd} --version did not answer within {VERSION_TIMEOUT} s") from None
-    match = re.search(r"tesseract\s+v?(\d+\.\d+(?:\.\d+)?)", output)
-    if status != 0 or not match:
-        raise TesseractMissing(f"{cmd} --version failed (exit {status}): {output.strip()[:_STDERR_CHARS]}")
-    return f"tesseract {match.group(1)}"
+        return f"tesseract {pytesseract.get_tesseract_version()}"
+    except (pytesseract.TesseractNotFoundError, pytesseract.TesseractError, OSError) as exc:
+        raise TesseractMissing(f"{cmd} --version failed: {exc}") from None
 
 
 def _signal_name(status: int) -> str:
@@ -132,32 +93,27 @@ def _signal_name(status: int) -> str:
 def run_tesseract(path: str, *, lang: str, dpi: int, timeout: int, cmd: str) -> OcrOutput:
     """One Tesseract run over the image file at ``path``; returns its TSV.
 
-    OcrFailed when Tesseract exits with an error, is killed, or runs past
-    ``timeout`` seconds (then its whole process group is killed first).
+    OcrFailed when Tesseract exits with an error, is killed (out of memory),
+    or runs past ``timeout`` seconds.
     """
+    import pytesseract  # imported here: the indexer shares lib/ and never needs it
+
     engine = tesseract_version(cmd)
     psm = page_segmentation_mode()
-    fd, base = tempfile.mkstemp(prefix="tess_")
-    os.close(fd)
-    output = f"{base}.tsv"
+    pytesseract.pytesseract.tesseract_cmd = cmd
     try:
-        args = [cmd, path, base, "-l", lang, "--psm", str(psm), "--dpi", str(dpi), "tsv"]
-        try:
-            status, messages = _run(args, timeout)
-        except subprocess.TimeoutExpired:
+        tsv = pytesseract.image_to_data(path, lang=lang, config=f"--psm {psm} --dpi {dpi}", timeout=timeout)
+    except pytesseract.TesseractNotFoundError as exc:
+        raise TesseractMissing(str(exc)) from None
+    except pytesseract.TesseractError as exc:
+        if exc.status < 0:
+            hint = " (out of memory?)" if -exc.status == signal.SIGKILL else ""
+            raise OcrFailed(f"tesseract was killed by {_signal_name(exc.status)}{hint}") from None
+        message = str(exc.message).strip()[:_STDERR_CHARS]
+        raise OcrFailed(f"tesseract failed (exit {exc.status}): {message}") from None
+    except RuntimeError as exc:
+        # pytesseract signals its timeout as a bare RuntimeError, after killing Tesseract.
+        if "timeout" in str(exc).lower():
             raise OcrFailed(f"tesseract timed out after {timeout} s (killed)") from None
-        if status < 0:
-            hint = " (out of memory?)" if -status == signal.SIGKILL else ""
-            raise OcrFailed(f"tesseract was killed by {_signal_name(status)}{hint}")
-        if status != 0:
-            raise OcrFailed(f"tesseract failed (exit {status}): {messages.strip()[:_STDERR_CHARS]}")
-        try:
-            with open(output, encoding="utf-8", errors="replace") as handle:
-                tsv = handle.read()
-        except FileNotFoundError:
-            raise OcrFailed(f"tesseract wrote no output: {messages.strip()[:_STDERR_CHARS]}") from None
-    finally:
-        for leftover in (base, output):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(leftover)
+        raise
     return OcrOutput(tsv=tsv, engine=engine, lang=lang, psm=psm)

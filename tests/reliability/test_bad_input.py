@@ -551,9 +551,9 @@ def test_tesseract_error_is_a_failure_record(
 def test_tesseract_hang_ends_in_a_failure_record_and_leaves_no_process(
     s3: Any, tesseract: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A wrapper that sleeps (as a child of its shell) past TESSERACT_TIMEOUT: the whole group is killed."""
+    """A Tesseract that hangs past TESSERACT_TIMEOUT is killed (wrappers exec it, as the layer's does)."""
     marker = f"3{uuid.uuid4().int % 10**6:06d}.5"  # a unique sleep duration to find the process by
-    monkeypatch.setenv("TESSERACT_CMD", _wrapper(tmp_path, tesseract, f"sleep {marker}"))
+    monkeypatch.setenv("TESSERACT_CMD", _wrapper(tmp_path, tesseract, f"exec sleep {marker}"))
     monkeypatch.setenv("TESSERACT_TIMEOUT", "2")
     bad = _upload(s3, "corpus/0008.jpg", _jpeg(real_page()))
     good_record = _upload(s3, GOOD_KEY, small_good_page())
@@ -568,7 +568,7 @@ def test_tesseract_hang_ends_in_a_failure_record_and_leaves_no_process(
     leftovers = _processes_with(f"sleep {marker}")
     for pid in leftovers:  # ours: started by this test's wrapper
         os.kill(pid, signal.SIGKILL)
-    assert leftovers == [], "the wrapper's child outlived the timeout"
+    assert leftovers == [], "the hanging process outlived the timeout"
 
 
 # ------------------------------------------------------------------ the corpus of events
