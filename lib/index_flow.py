@@ -71,7 +71,7 @@ def process_message(item: ObjectEvent | BadMessage, settings: Settings) -> Outco
     from lib.opensearch import client as opensearch_client
     from lib.search_index import ensure_index, get_page_doc, indexed_stamp, page_id
 
-    client = opensearch_client(settings.opensearch_url)
+    client = opensearch_client(settings.opensearch_url, timeout=settings.opensearch_timeout)
     ensure_index(client, settings.opensearch_index)
     stamp = SourceStamp(key=item.key, event_time=item.event_time, sequencer=item.sequencer, etag=item.etag)
     previous = get_page_doc(client, settings.opensearch_index, page_id(ref.book, ref.page))
@@ -142,7 +142,7 @@ def _remove(
     clear_failure(settings.results_bucket, item.key)
     if previous is None:
         return Outcome(key=item.key, status="skipped", book=book, page=page, detail="page not in the index")
-    run_bulk(client, settings.opensearch_index, list(delete_actions(page_id(book, page), previous)))
+    run_bulk(client, settings.opensearch_index, list(delete_actions(page_id(book, page), previous, item.event_time)))
     logger.info("page removed from the index", extra={"key": item.key, "book": book, "page": page})
     return Outcome(key=item.key, status="deleted", book=book, page=page)
 

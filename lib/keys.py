@@ -7,7 +7,9 @@ The pages bucket holds ``BOOK/PAGE.ext``; the results bucket mirrors it as
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from urllib.parse import quote
 
 # Suffixes the pages bucket notifies on (serverless.yml lists the same ones,
 # upper case too; a test keeps the two in step).
@@ -63,7 +65,23 @@ def page_ref_from_key(key: str, suffixes: tuple[str, ...] = IMAGE_SUFFIXES) -> P
     if book == FAILURE_PREFIX.rstrip("/") or book.startswith(FAILURE_PREFIX):
         # Results of a book called "failed" would be listed as failure records.
         raise InvalidKey(f"key {key!r}: the book name 'failed' is reserved for failure records")
-    return PageRef(book=book, page=page)
+    ref = PageRef(book=book, page=page)
+    size = len(ref.result_key.encode())
+    if size > MAX_KEY_BYTES:
+        # S3 would refuse the page JSON's key, and retrying cannot help.
+        raise InvalidKey(f"key {key!r} is too long: its page JSON key would be {size} bytes, over S3's {MAX_KEY_BYTES}")
+    return ref
+
+
+def stamp_key(key: str) -> str:
+    """The source key as stored in S3 metadata: itself, or its digest when too long.
+
+    S3 allows 2 kB of user metadata; a long non-ASCII key percent-encodes to
+    three times its length.
+    """
+    if len(quote(key, safe="")) <= MAX_KEY_BYTES:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
 def page_ref_from_result_key(key: str) -> PageRef:
@@ -79,8 +97,6 @@ def failure_key(source_key: str) -> str:
     """
     key = f"{FAILURE_PREFIX}{source_key}{FAILURE_SUFFIX}"
     if len(key.encode()) > MAX_KEY_BYTES:
-        import hashlib
-
         digest = hashlib.sha256(source_key.encode()).hexdigest()[:32]
         key = f"{FAILURE_PREFIX}long-keys/{digest}{FAILURE_SUFFIX}"
     return key

@@ -16,7 +16,7 @@ from lib import storage
 from lib.events import BadMessage, ObjectEvent, SourceStamp
 from lib.failures import clear_failure, record_failure
 from lib.images import ImageRejected, page_image
-from lib.keys import InvalidKey, PageRef, is_image_key, page_ref_from_key
+from lib.keys import InvalidKey, PageRef, is_image_key, page_ref_from_key, stamp_key
 from lib.observability import logger
 from lib.ocr import OcrFailed, run_tesseract, tesseract_cmd
 from lib.outcome import Outcome
@@ -85,7 +85,7 @@ def process_message(item: ObjectEvent | BadMessage, settings: Settings) -> Outco
 
 def _ocr_page(item: ObjectEvent, ref: PageRef, settings: Settings) -> Outcome:
     started = time.perf_counter()
-    stamp = SourceStamp(key=item.key, event_time=item.event_time, sequencer=item.sequencer, etag=item.etag)
+    stamp = SourceStamp(key=stamp_key(item.key), event_time=item.event_time, sequencer=item.sequencer, etag=item.etag)
     existing = storage.head(settings.results_bucket, ref.result_key)
     skip = _skip_reason(stamp, existing)
     if skip:
@@ -100,7 +100,7 @@ def _ocr_page(item: ObjectEvent, ref: PageRef, settings: Settings) -> Outcome:
     except storage.ObjectTooLarge as exc:
         return _fail(item, ref, settings, str(exc))
     # What we OCR is what GetObject returned, which may be newer than the event.
-    stamp = SourceStamp(key=item.key, event_time=item.event_time, sequencer=item.sequencer, etag=obj.etag)
+    stamp = SourceStamp(key=stamp_key(item.key), event_time=item.event_time, sequencer=item.sequencer, etag=obj.etag)
     try:
         document = ocr_document(
             obj.body,
@@ -204,11 +204,11 @@ def _remove_page(item: ObjectEvent, ref: PageRef, settings: Settings) -> Outcome
     """An image was deleted: delete its page JSON, unless a newer or other source owns it."""
     existing = storage.head(settings.results_bucket, ref.result_key)
     current = _stamp_of(existing.metadata) if existing else None
-    removal = SourceStamp(key=item.key, event_time=item.event_time, sequencer=item.sequencer)
+    removal = SourceStamp(key=stamp_key(item.key), event_time=item.event_time, sequencer=item.sequencer)
     clear_failure(settings.results_bucket, item.key)
     if existing is None:
         return Outcome(key=item.key, status="skipped", book=ref.book, page=ref.page, detail="no page JSON to remove")
-    if current is not None and (current.key != item.key or removal.older_than(current)):
+    if current is not None and (current.key != stamp_key(item.key) or removal.older_than(current)):
         return Outcome(
             key=item.key, status="skipped", book=ref.book, page=ref.page, detail="page JSON belongs to a newer source"
         )

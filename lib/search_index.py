@@ -11,7 +11,10 @@ and the lines past the new count are deleted, all in one bulk request.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import random
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -173,6 +176,29 @@ def get_page_doc(client: Any, alias: str, pid: str) -> dict[str, Any] | None:
         return None
 
 
+def stamp_version(event_time: str | None) -> int | None:
+    """The external version of a page's documents: its S3 event time in milliseconds.
+
+    OpenSearch then refuses (409) any write older than what a document holds,
+    so an older version's bulk that lands late, from a concurrent invocation
+    or a timed-out request applied after all, cannot overwrite a newer page.
+    """
+    if not event_time:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(event_time.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return int(moment.timestamp() * 1000)
+
+
+def _versioned(action: dict[str, Any], version: int | None) -> dict[str, Any]:
+    if version is not None:
+        # external_gte: a retry of the same version may re-apply it.
+        action.update(version=version, version_type="external_gte")
+    return action
+
+
 def replace_actions(docs: PageDocs, previous: dict[str, Any] | None) -> Iterator[dict[str, Any]]:
     """Bulk actions that make the index hold exactly this page's lines.
 
@@ -180,24 +206,28 @@ def replace_actions(docs: PageDocs, previous: dict[str, Any] | None) -> Iterator
     past the new count are deleted up to the highest number ever written, and
     the page document goes last.
     """
+    version = stamp_version(docs.page["source"].get("event_time"))
     high_water = max(int(previous.get("high_water", 0)) if previous else 0, len(docs.lines))
     for doc in docs.lines:
-        yield {"_op_type": "index", "_id": line_doc_id(docs.pid, doc["line"]), "_source": doc}
+        yield _versioned({"_op_type": "index", "_id": line_doc_id(docs.pid, doc["line"]), "_source": doc}, version)
     for number in range(len(docs.lines) + 1, high_water + 1):
-        yield {"_op_type": "delete", "_id": line_doc_id(docs.pid, number)}
-    yield {
-        "_op_type": "index",
-        "_id": page_doc_id(docs.pid),
-        "_source": {**docs.page, "high_water": high_water},
-    }
+        yield _versioned({"_op_type": "delete", "_id": line_doc_id(docs.pid, number)}, version)
+    page_doc = {"_op_type": "index", "_id": page_doc_id(docs.pid), "_source": {**docs.page, "high_water": high_water}}
+    yield _versioned(page_doc, version)
 
 
-def delete_actions(pid: str, previous: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def delete_actions(pid: str, previous: dict[str, Any], event_time: str | None = None) -> Iterator[dict[str, Any]]:
     """Remove every line ever written for the page, then the page document."""
+    version = stamp_version(event_time)
     high_water = max(int(previous.get("high_water", 0)), int(previous.get("lines", 0)))
     for number in range(1, high_water + 1):
-        yield {"_op_type": "delete", "_id": line_doc_id(pid, number)}
-    yield {"_op_type": "delete", "_id": page_doc_id(pid)}
+        yield _versioned({"_op_type": "delete", "_id": line_doc_id(pid, number)}, version)
+    yield _versioned({"_op_type": "delete", "_id": page_doc_id(pid)}, version)
+
+
+BULK_ATTEMPTS = 3
+# 404: deleting a line already gone; 409: a newer version of the page is there.
+_SETTLED = (404, 409)
 
 
 def run_bulk(client: Any, alias: str, actions: list[dict[str, Any]]) -> int:
@@ -205,22 +235,40 @@ def run_bulk(client: Any, alias: str, actions: list[dict[str, Any]]) -> int:
 
     The index goes in the path (``POST /ALIAS/_bulk``), not in each action, so
     IAM and the domain policy can confine the indexer to its own index.
-
     ``refresh="wait_for"``: when the invocation returns, searches see the page,
     and the real-time page document and the searchable lines agree.
+
+    Items rejected with 429 are resent by the bulk helper with backoff (it can
+    only do so with ``raise_on_error=False``); a whole request failing with
+    429/5xx or a connection error is retried here with jittered backoff, since
+    the client's own retries do not pause.
     """
     from opensearchpy import helpers
+    from opensearchpy.exceptions import TransportError
+    from opensearchpy.helpers import BulkIndexError
 
-    ok, _ = helpers.bulk(
-        client,
-        actions,
-        index=alias,
-        chunk_size=len(actions) + 1,
-        max_chunk_bytes=256 * 1024 * 1024,
-        max_retries=3,
-        initial_backoff=1,
-        max_backoff=8,
-        ignore_status=(404,),  # deleting a line that is already gone is success
-        refresh="wait_for",
-    )
+    for attempt in range(BULK_ATTEMPTS):
+        try:
+            ok, errors = helpers.bulk(
+                client,
+                actions,
+                index=alias,
+                chunk_size=len(actions) + 1,
+                max_chunk_bytes=256 * 1024 * 1024,
+                max_retries=3,
+                initial_backoff=1,
+                max_backoff=8,
+                raise_on_error=False,
+                refresh="wait_for",
+            )
+            break
+        except TransportError as exc:
+            status = exc.status_code
+            retryable = not isinstance(status, int) or status == 429 or status >= 500
+            if not retryable or attempt == BULK_ATTEMPTS - 1:
+                raise
+            time.sleep(min(8.0, 2.0**attempt) * random.uniform(0.5, 1.0))
+    failed = [e for e in errors if next(iter(e.values())).get("status") not in _SETTLED]
+    if failed:
+        raise BulkIndexError(f"{len(failed)} document(s) failed to index.", failed)
     return ok

@@ -31,6 +31,9 @@ class Settings:
     opensearch_url: str
     opensearch_index: str
     max_page_json_bytes: int
+    # Seconds per OpenSearch request; with the client's retries this stays well
+    # inside the indexer's 120 s function timeout.
+    opensearch_timeout: int
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -45,5 +48,8 @@ class Settings:
             default_dpi=_int("DEFAULT_DPI", 300),
             opensearch_url=os.environ.get("OPENSEARCH_URL", "http://127.0.0.1:9200"),
             opensearch_index=os.environ.get("OPENSEARCH_INDEX", "pages") or "pages",
-            max_page_json_bytes=_int("MAX_PAGE_JSON_BYTES", 64 * 1024 * 1024),
+            # Real pages are 25-55 kB; a page's bulk body is about 2.2x its JSON and
+            # must stay under small OpenSearch domains' 10 MiB request limit.
+            max_page_json_bytes=_int("MAX_PAGE_JSON_BYTES", 4 * 1024 * 1024),
+            opensearch_timeout=_int("OPENSEARCH_TIMEOUT", 20),
         )

@@ -186,6 +186,19 @@ def cmd_failures(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_retry(args: argparse.Namespace) -> int:
+    from lib.redrive import redrive_all
+
+    results = redrive_all(_config()["RESULTS_BUCKET"], stage=args.stage, prefix=args.prefix, dry_run=args.dry_run)
+    if args.json:
+        print(json.dumps([r.as_dict() for r in results], ensure_ascii=False))
+    else:
+        for r in results:
+            print(f"{r.status:14}  {r.stage:5}  {r.key}  {r.detail}")
+        _err(f"{sum(r.status == 'redriven' for r in results)} of {len(results)} failure record(s) re-driven")
+    return 1 if any(r.status == "error" for r in results) else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pagesearch", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -214,6 +227,12 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("failures", help="list failure records")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_failures)
+    p = sub.add_parser("retry", help="re-drive failure records: S3 announces their objects again")
+    p.add_argument("--stage", choices=("ocr", "index"))
+    p.add_argument("--prefix", default="", help="only records whose source key starts with this")
+    p.add_argument("--dry-run", action="store_true", help="say what would be re-driven, change nothing")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_retry)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))

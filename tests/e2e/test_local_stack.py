@@ -60,6 +60,9 @@ def test_ingest_reports_failures_and_failures_lists_them(cli_env: dict[str, str]
     records = json.loads(run(str(BIN / "pagesearch"), "failures", "--json", env=cli_env).stdout)
     assert [(r["source"]["key"], r["stage"]) for r in records] == [("mixed/broken.png", "ocr")]
     assert records[0]["book"] == "mixed" and records[0]["page"] == "broken"
+    # Re-driving makes S3 announce the object again: the same bytes fail again, and say so.
+    retried = json.loads(run(str(BIN / "pagesearch"), "retry", "--json", env=cli_env).stdout)
+    assert [(r["key"], r["status"]) for r in retried] == [("mixed/broken.png", "redriven")]
 
 
 def test_search_without_a_stack_says_what_to_do(cli_env: dict[str, str]) -> None:

@@ -391,22 +391,8 @@ OBJECT_CASES = [
     _case("key-with-inner-dot-dot", "book/../../etc/passwd.png", good, "ocr"),
     _case("key-upper-case-suffix", "SCANS/0001.PNG", good, "ocr"),
     _case("key-1000-bytes", LONG_FITS, good, "ocr"),
-    pytest.param(
-        _case("key-1024-bytes", LONG_OVER, good, "failed", "too long", book=None, page=None),
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="BUG lib/keys.py: BOOK/PAGE.json of a 1,024-byte .png key is 1,025 bytes; S3 refuses it "
-            "(KeyTooLongError, retried forever) but moto accepts it. Fix in docs/reliability.md.",
-        ),
-    ),
-    pytest.param(
-        _case("key-unicode-near-limit", LONG_UNICODE, good, "ocr"),
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="BUG lib/ocr_flow.py: the percent-encoded source key in the page JSON's metadata is ~3 kB, "
-            "over S3's 2 kB user-metadata limit (MetadataTooLarge, retried forever); moto accepts it.",
-        ),
-    ),
+    _case("key-1024-bytes", LONG_OVER, good, "failed", "too long", book=None, page=None),
+    _case("key-unicode-near-limit", LONG_UNICODE, good, "ocr"),
     _case("key-without-book", "0004.png", good, "failed", "no book prefix"),
     _case("key-without-page-name", "corpus/.png", good, "failed", "no page name"),
     _case("key-in-reserved-book", "failed/0001.png", good, "failed", "reserved"),
@@ -739,14 +725,7 @@ INDEX_CASES = [
         "failed",
         "not those of its key",
     ),
-    pytest.param(
-        IndexCase("page-json-50-megabytes", "corpus/0050.json", _fifty_megabytes, "failed", "over the limit"),
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="lib/settings.py: MAX_PAGE_JSON_BYTES defaults to 64 MiB, so a 50 MB page is parsed and indexed; "
-            "the decided limit is 4 MiB (docs/reliability.md)",
-        ),
-    ),
+    IndexCase("page-json-50-megabytes", "corpus/0050.json", _fifty_megabytes, "failed", "over the limit"),
     IndexCase(
         "blank-page-json",
         "corpus/0010.json",

@@ -10,7 +10,6 @@ index: every line once, none of the old version's extra lines.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import json
 import socket
@@ -101,13 +100,8 @@ def chaos(
 
 
 def short_client_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The client's timeout is an argument of lib.opensearch.client (30 s); the slow tests need 1 s.
-
-    Stands for OPENSEARCH_TIMEOUT=1 until lib/opensearch.py reads it (reported, docs/reliability.md).
-    """
-    import lib.opensearch
-
-    monkeypatch.setattr(lib.opensearch, "client", functools.partial(lib.opensearch.client, timeout=SHORT_TIMEOUT))
+    """The slow-server tests give the OpenSearch client a 1 s timeout, as a user would: OPENSEARCH_TIMEOUT."""
+    monkeypatch.setenv("OPENSEARCH_TIMEOUT", str(SHORT_TIMEOUT))
 
 
 def fails_then_converges(
@@ -167,12 +161,6 @@ def test_opensearch_too_slow_for_the_client_timeout(
     assert len(chaos.requests("POST", "/_bulk")) >= 4 + 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG lib/search_index.py run_bulk: helpers.bulk's default raise_on_error=True "
-    "raises BulkIndexError on the first rejected item, before its own max_retries/backoff can resend "
-    "it: 429s inside a bulk response are never retried. Fix in docs/reliability.md",
-)
 def test_429_mid_bulk_retries_the_rejected_items_with_backoff(
     s3: Any, settings: Any, chaos: ChaosProxy, pages: dict[str, Any]
 ) -> None:
@@ -217,11 +205,6 @@ def test_whole_bulk_answered_429_backs_off_then_fails(
     assert len(bursts) >= 4 and sum(len(b) for b in bursts) >= 16, [len(b) for b in bursts]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: opensearch-py retries 5xx, connection errors and timeouts at once, "
-    "with no backoff (only the bulk helper backs off, and only on 429); fix in docs/reliability.md",
-)
 def test_503_mid_bulk_is_retried_with_backoff(s3: Any, settings: Any, chaos: ChaosProxy, pages: dict[str, Any]) -> None:
     chaos.add(path="/_bulk", status=503, times=10**6)
     event = put_page(s3, pages["short"], 2)
@@ -230,13 +213,6 @@ def test_503_mid_bulk_is_retried_with_backoff(s3: Any, settings: Any, chaos: Cha
     assert len(bursts) > 1, f"{len(chaos.requests('POST', '/_bulk')) - 1} attempts with no pause between them"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG lib/search_index.py: an older version's bulk that reaches OpenSearch "
-    "after a newer one (a concurrent invocation, or a timed-out request applied late) overwrites it; "
-    "the stale check reads the page document before writing, which is not atomic. Fix: external "
-    "versions on every action (docs/reliability.md)",
-)
 def test_an_older_bulk_landing_late_never_overwrites_a_newer_page(
     s3: Any, settings: Any, chaos: ChaosProxy, pages: dict[str, Any]
 ) -> None:
