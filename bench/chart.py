@@ -65,8 +65,19 @@ def _ocr(ax: Any, opts: Options) -> None:
     r = read_result(opts, "ocr_overhead")
     if not r:
         return _empty(ax, "1 OCR time per page")
-    _bars(ax, ["our handler", "bare CLI"], [r["ours_s"], r["bare_s"]], [OURS, BASE], "seconds per page")
-    ax.set_title(f"1 OCR per page: ratio {r['ratio']['median']:.3f} (target ≤ 1.05)", fontsize=10)
+    # Per page, our time over the bare CLI's: the pages differ 10x in time, so ratios, not seconds.
+    rows = sorted(r["per_page"], key=lambda row: row["bare_s"]["median"])
+    ratios = [row["ratio"] for row in rows]
+    ax.bar(range(len(rows)), ratios, color=[OURS if x <= 1.05 else ALT for x in ratios])
+    ax.axhline(1.0, color=BASE, linewidth=1)
+    ax.axhline(1.05, color=OTHER, linestyle="--", linewidth=1)
+    ax.set_xticks(range(len(rows)), [row["page"].split("/")[-1][:6] for row in rows], rotation=90, fontsize=7)
+    ax.set_ylim(min(0.9, min(ratios) - 0.02), max(1.2, max(ratios) + 0.02))
+    ax.set_ylabel("our handler / bare CLI (per page)")
+    ax.set_title(
+        f"1 OCR, ours / bare per page: median {r['ratio']['median']:.3f} (target <= 1.05)",
+        fontsize=10,
+    )
 
 
 def _memory(ax: Any, opts: Options) -> None:
@@ -84,7 +95,7 @@ def _memory(ax: Any, opts: Options) -> None:
     _bars(ax, labels, stats, colors, "MB")
     ax.axhline(r["bare_tesseract_peak_mb"]["max"] + 64, color=ALT, linestyle="--", linewidth=1)
     ax.set_title(
-        f"2 Peak memory per invocation: +{r['above_tesseract_mb']['max']:.0f} MB (target ≤ +64, dashed)", fontsize=10
+        f"2 Peak memory: +{r['above_tesseract_mb']['max']:.0f} MB over Tesseract (target +64, dashed)", fontsize=10
     )
 
 
