@@ -161,10 +161,13 @@ def search(
     client: Any, index: str, query: str, *, book: str | None = None, limit: int = 10, offset: int = 0
 ) -> dict[str, Any]:
     """Run a user query; returns ``{"total", "hits": [...]}`` as ``pagesearch search --json`` prints it."""
+    from opensearchpy.exceptions import NotFoundError
+
     parsed = parse_query(query)
-    if not client.indices.exists(index=index):
-        return {"total": 0, "hits": []}
-    response = client.search(index=index, body=build_query(parsed, book=book, limit=limit, offset=offset))
+    try:
+        response = client.search(index=index, body=build_query(parsed, book=book, limit=limit, offset=offset))
+    except NotFoundError:
+        return {"total": 0, "hits": []}  # nothing indexed yet: one request, not an exists() first
     hits, dropped = [], 0
     for raw in response["hits"]["hits"]:
         formatted = format_hit(raw, parsed)
