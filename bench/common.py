@@ -616,7 +616,7 @@ def meta(opts: Options, part: str) -> dict[str, Any]:
         "quick": opts.quick,
         "git_commit": git_commit(),
         "uncommitted_code_changes": code_changes(),
-        "handler_runtime": runtime().label,
+        "handler_runtime": _runtime.label if _runtime else "not used by this part",
         "host": {
             "cpus": os.cpu_count(),
             "machine": platform.machine(),
