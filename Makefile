@@ -33,6 +33,7 @@ layer-lock:
 	python3 layers/build.py --relock --arch $(ARCH)
 
 bench: setup
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-bench.txt
 	$(PY) -m bench
 
 up: setup

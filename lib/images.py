@@ -26,6 +26,25 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+
+def _return_big_buffers_to_the_os() -> None:
+    """Fix glibc's mmap threshold so a freed decoded page leaves the heap at once.
+
+    glibc raises the threshold to the size of the first large buffer freed, so
+    from a container's second page on, the freed pixels (9 MB for a 9-megapixel
+    page) stay resident while Tesseract runs (measured in bench/: 5 MB over
+    the memory target). The MALLOC_MMAP_THRESHOLD_ variable would do the same
+    but Tesseract inherits it and runs 3.7% slower; mallopt affects only us.
+    """
+    import contextlib
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to tune
+        ctypes.CDLL("libc.so.6").mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD
+
+
+_return_big_buffers_to_the_os()
+
 # Formats we accept, as Pillow names them (MPO is what cameras call a JPEG).
 ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "TIFF", "WEBP", "GIF", "BMP"}
 # Formats and modes Leptonica reads as they are: passed to Tesseract untouched.
