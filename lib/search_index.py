@@ -235,8 +235,10 @@ def run_bulk(client: Any, alias: str, actions: list[dict[str, Any]]) -> int:
 
     The index goes in the path (``POST /ALIAS/_bulk``), not in each action, so
     IAM and the domain policy can confine the indexer to its own index.
-    ``refresh="wait_for"``: when the invocation returns, searches see the page,
-    and the real-time page document and the searchable lines agree.
+    No ``refresh``: the indexer's own reads are real-time GETs of the page
+    document, which need none, and ``refresh="wait_for"`` would hold (and bill)
+    every invocation until the next refresh, up to a second. Searches see the
+    page at that refresh; ``make_searchable`` forces it when a caller waits.
 
     Items rejected with 429 are resent by the bulk helper with backoff (it can
     only do so with ``raise_on_error=False``); a whole request failing with
@@ -259,7 +261,6 @@ def run_bulk(client: Any, alias: str, actions: list[dict[str, Any]]) -> int:
                 initial_backoff=1,
                 max_backoff=8,
                 raise_on_error=False,
-                refresh="wait_for",
             )
             break
         except TransportError as exc:
@@ -272,3 +273,8 @@ def run_bulk(client: Any, alias: str, actions: list[dict[str, Any]]) -> int:
     if failed:
         raise BulkIndexError(f"{len(failed)} document(s) failed to index.", failed)
     return ok
+
+
+def make_searchable(client: Any, alias: str) -> None:
+    """Refresh the index now, for a caller that waited for pages and searches next (pagesearch ingest)."""
+    client.indices.refresh(index=alias)

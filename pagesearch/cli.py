@@ -127,6 +127,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                             bar.update(1)
                 if len(states) < len(uploaded):
                     time.sleep(0.25)
+        if "indexed" in states.values():
+            from lib.search_index import make_searchable
+
+            # Indexed pages become searchable at the next refresh: do it now, so the
+            # searches that follow an ingest see every page it reported.
+            make_searchable(client, config["OPENSEARCH_INDEX"])
         summary.update(
             indexed=sum(s == "indexed" for s in states.values()),
             failed=sorted(k for k, s in states.items() if s == "failed"),

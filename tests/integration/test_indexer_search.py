@@ -233,16 +233,29 @@ def proxied(settings: Any, monkeypatch: pytest.MonkeyPatch, opensearch_url: str)
     proxy.stop()
 
 
-def test_the_bulk_request_asks_for_the_refresh_search_needs(
+def test_refresh_is_asked_for_where_it_is_needed_and_nowhere_else(
     proxied: FaultProxy, s3: Any, settings: Any, page_json_cache: dict[str, Any], tesseract: str
 ) -> None:
-    """The local server has no refresh lag, so prove the request itself asks for it."""
+    """The local server has no refresh lag, so prove from the requests what the code relies on.
+
+    The indexer reads only by real-time GET (no search, so no refresh needed for
+    correctness) and its bulk does not wait for a refresh (which would hold and
+    bill every invocation up to a second); a caller that waits for pages and
+    then searches (pagesearch ingest) refreshes once.
+    """
+    from lib.opensearch import client
+    from lib.search_index import make_searchable
+
     document = ocr_page_json(page_json_cache, SAMPLES / "phototest.tif", book="refresh", page="0001")
     invoke(put_page(s3, document))
     bulks = [r for r in proxied.requests if r.path.endswith("/_bulk")]
     assert len(bulks) == 1, "one page is one bulk request"
     assert bulks[0].path == f"/{settings.opensearch_index}/_bulk", "the index is in the path, where IAM can scope it"
-    assert "refresh=wait_for" in bulks[0].query
+    assert "refresh" not in bulks[0].query
+    assert not [r for r in proxied.requests if "_search" in r.path], "the indexer never depends on a search"
+    assert [r.method for r in proxied.requests if "/_doc/" in r.path] == ["GET"], "the page document, read real-time"
+    make_searchable(client(proxied.url), settings.opensearch_index)
+    assert [r for r in proxied.requests if r.path == f"/{settings.opensearch_index}/_refresh" and r.method == "POST"]
 
 
 def test_opensearch_overloaded_mid_page_retries_then_converges(
