@@ -18,8 +18,10 @@ import uuid
 from typing import Any
 
 from lib import storage
+from lib.events import BadMessage
 from lib.keys import FAILURE_PREFIX, FAILURE_SUFFIX, failure_key
 from lib.observability import logger, metrics
+from lib.outcome import Outcome
 
 
 def record_failure(
@@ -57,6 +59,18 @@ def record_failure(
     )
     metrics.add_metric(name=f"{stage.capitalize()}Failures", unit=MetricUnit.Count, value=1)
     return key
+
+
+def record_bad_message(item: BadMessage, *, results_bucket: str, stage: str) -> Outcome:
+    """A message no retry can process (not JSON, no Records, unknown source): recorded under failed/events/."""
+    record_failure(
+        results_bucket=results_bucket,
+        stage=stage,
+        source_bucket="",
+        source_key=f"events/{item.ref}",
+        reason=item.reason,
+    )
+    return Outcome(key=item.ref, status="failed", detail=item.reason)
 
 
 def clear_failure(results_bucket: str, source_key: str) -> None:

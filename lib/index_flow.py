@@ -18,7 +18,7 @@ from typing import Any
 
 from lib import storage
 from lib.events import BadMessage, ObjectEvent, SourceStamp
-from lib.failures import clear_failure, record_failure
+from lib.failures import clear_failure, record_bad_message, record_failure
 from lib.keys import InvalidKey, page_ref_from_result_key
 from lib.observability import logger
 from lib.outcome import Outcome
@@ -60,14 +60,7 @@ def load_page(body: bytes) -> dict[str, Any]:
 
 def process_message(item: ObjectEvent | BadMessage, settings: Settings) -> Outcome:
     if isinstance(item, BadMessage):
-        record_failure(
-            results_bucket=settings.results_bucket,
-            stage=STAGE,
-            source_bucket="",
-            source_key=f"events/{item.ref}",
-            reason=item.reason,
-        )
-        return Outcome(key=item.ref, status="failed", detail=item.reason)
+        return record_bad_message(item, results_bucket=settings.results_bucket, stage=STAGE)
     try:
         ref = page_ref_from_result_key(item.key)
     except InvalidKey as exc:

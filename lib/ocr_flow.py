@@ -14,7 +14,7 @@ from typing import Any
 
 from lib import storage
 from lib.events import BadMessage, ObjectEvent, SourceStamp
-from lib.failures import clear_failure, record_failure
+from lib.failures import clear_failure, record_bad_message, record_failure
 from lib.images import ImageRejected, page_image
 from lib.keys import InvalidKey, PageRef, is_image_key, page_ref_from_key, stamp_key
 from lib.observability import logger
@@ -50,14 +50,7 @@ def _stamp_metadata(stamp: SourceStamp) -> dict[str, str | None]:
 def process_message(item: ObjectEvent | BadMessage, settings: Settings) -> Outcome:
     """One parsed record. Raises only for errors a retry may cure (S3, network, no Tesseract)."""
     if isinstance(item, BadMessage):
-        record_failure(
-            results_bucket=settings.results_bucket,
-            stage=STAGE,
-            source_bucket="",
-            source_key=f"events/{item.ref}",
-            reason=item.reason,
-        )
-        return Outcome(key=item.ref, status="failed", detail=item.reason)
+        return record_bad_message(item, results_bucket=settings.results_bucket, stage=STAGE)
     if not is_image_key(item.key):
         # The bucket notifies on image suffixes only; anything else was sent by hand.
         logger.warning("not an image key, ignored", extra={"key": item.key, "event": item.event_name})
