@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from tests.chaos import ChaosProxy
 from tests.conftest import RESULTS_BUCKET, SAMPLES, ocr_page_json, s3_event, words_of
-from tests.proxy import Fault, FaultProxy
 
 pytestmark = pytest.mark.integration
 
@@ -226,15 +226,15 @@ def test_page_json_that_fails_the_schema_gets_a_failure_record(s3: Any, settings
 
 
 @pytest.fixture
-def proxied(settings: Any, monkeypatch: pytest.MonkeyPatch, opensearch_url: str) -> Iterator[FaultProxy]:
-    proxy = FaultProxy(opensearch_url).start()
+def proxied(settings: Any, monkeypatch: pytest.MonkeyPatch, opensearch_url: str) -> Iterator[ChaosProxy]:
+    proxy = ChaosProxy(opensearch_url).start()
     monkeypatch.setenv("OPENSEARCH_URL", proxy.url)
     yield proxy
     proxy.stop()
 
 
 def test_refresh_is_asked_for_where_it_is_needed_and_nowhere_else(
-    proxied: FaultProxy, s3: Any, settings: Any, page_json_cache: dict[str, Any], tesseract: str
+    proxied: ChaosProxy, s3: Any, settings: Any, page_json_cache: dict[str, Any], tesseract: str
 ) -> None:
     """The local server has no refresh lag, so prove from the requests what the code relies on.
 
@@ -248,30 +248,11 @@ def test_refresh_is_asked_for_where_it_is_needed_and_nowhere_else(
 
     document = ocr_page_json(page_json_cache, SAMPLES / "phototest.tif", book="refresh", page="0001")
     invoke(put_page(s3, document))
-    bulks = [r for r in proxied.requests if r.path.endswith("/_bulk")]
+    bulks = [r for r in proxied.requests() if r.path.endswith("/_bulk")]
     assert len(bulks) == 1, "one page is one bulk request"
     assert bulks[0].path == f"/{settings.opensearch_index}/_bulk", "the index is in the path, where IAM can scope it"
     assert "refresh" not in bulks[0].query
-    assert not [r for r in proxied.requests if "_search" in r.path], "the indexer never depends on a search"
-    assert [r.method for r in proxied.requests if "/_doc/" in r.path] == ["GET"], "the page document, read real-time"
+    assert not [r for r in proxied.requests() if "_search" in r.path], "the indexer never depends on a search"
+    assert [r.method for r in proxied.requests() if "/_doc/" in r.path] == ["GET"], "the page document, read real-time"
     make_searchable(client(proxied.url), settings.opensearch_index)
-    assert [r for r in proxied.requests if r.path == f"/{settings.opensearch_index}/_refresh" and r.method == "POST"]
-
-
-def test_opensearch_overloaded_mid_page_retries_then_converges(
-    proxied: FaultProxy, s3: Any, settings: Any, page_json_cache: dict[str, Any], tesseract: str
-) -> None:
-    from lib.outcome import RetryableFailure
-
-    document = ocr_page_json(page_json_cache, SAMPLES / "phototest.tif", book="faults", page="0001")
-    event = put_page(s3, document)
-    proxied.faults.append(Fault(path="/_bulk", status=503, times=100))
-    with pytest.raises(RetryableFailure):
-        invoke(event)
-    assert len([r for r in proxied.requests if r.path.endswith("/_bulk")]) > 1, "the client retried with backoff"
-    proxied.faults.clear()
-    assert invoke(event)["pages"][0]["status"] == "indexed"  # the redelivered event
-    docs = page_docs(settings, "faults", "0001")
-    assert len([d for d in docs if d[2] == "line"]) == document["stats"]["lines"]
-    assert len({d[0] for d in docs}) == len(docs)
-    assert words_of(search(settings, '"lazy fox"', book="faults")["hits"][0]["text"])
+    assert [r for r in proxied.requests() if r.path == f"/{settings.opensearch_index}/_refresh" and r.method == "POST"]

@@ -23,8 +23,8 @@ from typing import Any
 
 import pytest
 
+from tests.chaos import S3_SLOW_DOWN, ChaosProxy, rounds
 from tests.conftest import PAGES_BUCKET, RESULTS_BUCKET, SAMPLES, ocr_page_json, s3_event, sns_event
-from tests.reliability.chaos import S3_SLOW_DOWN, ChaosProxy, rounds
 from tests.reliability.support import failure_records, invoke_indexer, invoke_ocr, small_good_page
 
 pytestmark = pytest.mark.integration

@@ -1,7 +1,7 @@
-"""A fault-injecting HTTP proxy for the fault tests, between our code and a real server.
+"""A recording, fault-injecting HTTP proxy for tests, between our code and a real server.
 
-It extends the idea of ``tests/proxy.py`` (record every request, inject 429/503
-or delays) with what the fault tests also need: an S3-shaped error body, a
+It records every request (so a test can prove what was asked, such as the
+refresh the local server cannot show), injects 429/503 or delays, and also: an S3-shaped error body, a
 bulk request answered item by item (some items applied by the real server,
 the rest rejected with 429, as an overloaded OpenSearch node does), delays
 after which the request is still forwarded (a timed-out request that the
