@@ -18,7 +18,7 @@ import uuid
 from typing import Any
 
 from lib import storage
-from lib.events import BadMessage
+from lib.events import BadMessage, ObjectEvent
 from lib.keys import FAILURE_PREFIX, FAILURE_SUFFIX, failure_key
 from lib.observability import logger, metrics
 from lib.outcome import Outcome
@@ -71,6 +71,23 @@ def record_bad_message(item: BadMessage, *, results_bucket: str, stage: str) -> 
         reason=item.reason,
     )
     return Outcome(key=item.ref, status="failed", detail=item.reason)
+
+
+def record_object_failure(
+    item: ObjectEvent, *, results_bucket: str, stage: str, reason: str, book: str | None, page: str | None
+) -> Outcome:
+    """An object that can never be processed: its failure record, and the outcome to report."""
+    record_failure(
+        results_bucket=results_bucket,
+        stage=stage,
+        source_bucket=item.bucket,
+        source_key=item.key,
+        reason=reason,
+        book=book,
+        page=page,
+        event={"name": item.event_name, "time": item.event_time, "sequencer": item.sequencer, "etag": item.etag},
+    )
+    return Outcome(key=item.key, status="failed", book=book, page=page, detail=reason)
 
 
 def clear_failure(results_bucket: str, source_key: str) -> None:

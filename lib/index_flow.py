@@ -18,7 +18,7 @@ from typing import Any
 
 from lib import storage
 from lib.events import BadMessage, ObjectEvent, SourceStamp
-from lib.failures import clear_failure, record_bad_message, record_failure
+from lib.failures import clear_failure, record_bad_message, record_object_failure
 from lib.keys import InvalidKey, page_ref_from_result_key
 from lib.observability import logger
 from lib.outcome import Outcome
@@ -146,14 +146,6 @@ def _remove(
 
 
 def _fail(item: ObjectEvent, book: str, page: str, settings: Settings, reason: str) -> Outcome:
-    record_failure(
-        results_bucket=settings.results_bucket,
-        stage=STAGE,
-        source_bucket=item.bucket,
-        source_key=item.key,
-        reason=reason,
-        book=book,
-        page=page,
-        event={"name": item.event_name, "time": item.event_time, "sequencer": item.sequencer},
+    return record_object_failure(
+        item, results_bucket=settings.results_bucket, stage=STAGE, reason=reason, book=book, page=page
     )
-    return Outcome(key=item.key, status="failed", book=book, page=page, detail=reason)

@@ -14,7 +14,7 @@ from typing import Any
 
 from lib import storage
 from lib.events import BadMessage, ObjectEvent, SourceStamp
-from lib.failures import clear_failure, record_bad_message, record_failure
+from lib.failures import clear_failure, record_bad_message, record_failure, record_object_failure
 from lib.images import ImageRejected, page_image
 from lib.keys import InvalidKey, PageRef, is_image_key, page_ref_from_key, stamp_key
 from lib.observability import logger
@@ -211,14 +211,6 @@ def _remove_page(item: ObjectEvent, ref: PageRef, settings: Settings) -> Outcome
 
 
 def _fail(item: ObjectEvent, ref: PageRef, settings: Settings, reason: str) -> Outcome:
-    record_failure(
-        results_bucket=settings.results_bucket,
-        stage=STAGE,
-        source_bucket=item.bucket,
-        source_key=item.key,
-        reason=reason,
-        book=ref.book,
-        page=ref.page,
-        event={"name": item.event_name, "time": item.event_time, "sequencer": item.sequencer, "etag": item.etag},
+    return record_object_failure(
+        item, results_bucket=settings.results_bucket, stage=STAGE, reason=reason, book=ref.book, page=ref.page
     )
-    return Outcome(key=item.key, status="failed", book=ref.book, page=ref.page, detail=reason)

@@ -12,7 +12,6 @@ Tesseract. Large inputs are generated here, not stored.
 
 from __future__ import annotations
 
-import gzip
 import io
 import json
 import logging
@@ -816,13 +815,13 @@ def indexed_phototest(
     monkeypatch: pytest.MonkeyPatch,
     opensearch_url: str,
 ) -> Any:
+    from tests.chaos import ChaosProxy
     from tests.conftest import ocr_page_json
-    from tests.proxy import FaultProxy
 
     document = ocr_page_json(page_json_cache, PHOTOTEST, book="search", page="0001")
     response = s3.put_object(Bucket=RESULTS_BUCKET, Key="search/0001.json", Body=json.dumps(document).encode())
     invoke_indexer({"Records": [s3_event(RESULTS_BUCKET, "search/0001.json", etag=response["ETag"].strip('"'))]})
-    proxy = FaultProxy(opensearch_url).start()
+    proxy = ChaosProxy(opensearch_url).start()
     yield proxy
     proxy.stop()
 
@@ -841,8 +840,8 @@ def test_search_input_is_text_never_syntax(indexed_phototest: Any, settings: Any
             outcomes[query] = "rejected"
         assert outcomes[query] == expected, query
     bodies = [
-        (gzip.decompress(r.body) if r.body[:2] == b"\x1f\x8b" else r.body).decode()
-        for r in indexed_phototest.requests
+        r.body.decode()  # ChaosProxy records bodies with gzip undone
+        for r in indexed_phototest.requests()
         if r.path.endswith("/_search")
     ]
     assert len(bodies) == sum(1 for _, e in HOSTILE_QUERIES if e == "runs")
