@@ -17,7 +17,6 @@ import sys
 import tempfile
 import threading
 import time
-import unicodedata
 import urllib.request
 import uuid
 from collections.abc import Iterator, Sequence
@@ -82,7 +81,7 @@ def pages_dir() -> Path:
 @lru_cache(maxsize=1)
 def all_pages() -> tuple[Page, ...]:
     """Every page image that has ground truth, in a stable order."""
-    from lib.images import page_image
+    from lib.ocr.images import page_image
     from lib.settings import Settings
 
     settings = Settings.from_env()
@@ -148,30 +147,6 @@ def percentile(values: Sequence[float], pct: float) -> float:
     low = int(rank)
     high = min(low + 1, len(ordered) - 1)
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
-def normalise(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFC", text).split())
-
-
-def levenshtein(a: str, b: str) -> int:
-    try:
-        from rapidfuzz.distance import Levenshtein
-    except ImportError:  # requirements-bench.txt not installed: the plain table (fine for small pages)
-        previous = list(range(len(b) + 1))
-        for i, ca in enumerate(a, 1):
-            current = [i]
-            for j, cb in enumerate(b, 1):
-                current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-            previous = current
-        return previous[-1]
-    return int(Levenshtein.distance(a, b))
-
-
-def cer(text: str, truth: str) -> float:
-    """Character error rate: Levenshtein distance of whitespace-normalised text over the truth's length."""
-    hyp, ref = normalise(text), normalise(truth)
-    return levenshtein(hyp, ref) / max(1, len(ref))
 
 
 # --------------------------------------------------------------------------- child processes

@@ -29,7 +29,7 @@ def page_json(page: Page) -> Path:
     if path.exists():
         return path
     from lib.keys import PageRef
-    from lib.ocr_flow import ocr_document
+    from lib.ocr.flow import ocr_document
     from lib.settings import Settings
 
     log(f"OCR {page.name} once for the corpus")
@@ -64,7 +64,7 @@ _WORD = re.compile(r"^[A-Za-z]+$")
 
 def pick_queries(docs: dict[str, dict[str, Any]]) -> dict[str, str]:
     """Deterministic queries that do occur in the corpus: a frequent word, its misspelling, a phrase."""
-    from lib.page import iter_lines
+    from lib.page_json import iter_lines
 
     counts: Counter[str] = Counter()
     phrase = ""

@@ -43,10 +43,10 @@ TARGET_RATIO = 0.9
 WAYS = ("handler", "library", "bare")
 
 
-def _stamp(book: str, page: str) -> Any:
-    from lib.events import SourceStamp
+def _version(book: str, page: str) -> Any:
+    from lib.versions import SourceVersion
 
-    return SourceStamp(key=f"{book}/{page}.json", event_time="2026-01-01T00:00:00.000Z", sequencer="01", etag="x")
+    return SourceVersion(key=f"{book}/{page}.json", event_time="2026-01-01T00:00:00.000Z", sequencer="01", etag="x")
 
 
 def _rates(times: list[float], words: list[int]) -> dict[str, Any]:
@@ -156,15 +156,16 @@ def _bare_batched(url: str, docs: dict[str, dict[str, Any]], pages: list[Any], c
     """The server's best: every page's documents in bulk requests of 1,000 documents."""
     from opensearchpy import helpers
 
-    from lib.search_index import ensure_index, page_docs, replace_actions
+    from lib.index.documents import index_documents, replace_actions
+    from lib.index.store import ensure_index
 
     client = opensearch_client(url)
     ensure_index(client, "bench-batched")
     actions, words = [], 0
     for copy in range(copies):
         for page in pages:
-            built = page_docs(
-                corpus.renamed(docs[page.stem], f"x{copy:03d}", page.stem), _stamp("x", page.stem), "2026-01-01"
+            built = index_documents(
+                corpus.renamed(docs[page.stem], f"x{copy:03d}", page.stem), _version("x", page.stem), "2026-01-01"
             )
             actions.extend(replace_actions(built, None))
             words += sum(len(d["words"]) for d in built.lines)
@@ -191,7 +192,7 @@ LINE_INDEX = "layout-lines"
 def _word_layout(built: Any) -> list[dict[str, Any]]:
     """Line documents without word boxes, plus one document per word with its box."""
     actions = []
-    common = {k: built.page[k] for k in ("book", "page", "page_id", "page_number")}
+    common = {k: built.record[k] for k in ("book", "page", "page_id", "page_number")}
     for line in built.lines:
         slim = {k: v for k, v in line.items() if k != "words"}
         if "next" in slim:
@@ -211,12 +212,12 @@ def _word_layout(built: Any) -> list[dict[str, Any]]:
                     },
                 }
             )
-    actions.append({"_id": f"{built.pid}-page", "_source": {**built.page, "high_water": len(built.lines)}})
+    actions.append({"_id": f"{built.pid}-page", "_source": {**built.record, "high_water": len(built.lines)}})
     return actions
 
 
 def _line_layout(built: Any) -> list[dict[str, Any]]:
-    from lib.search_index import replace_actions
+    from lib.index.documents import replace_actions
 
     return list(replace_actions(built, None))
 
@@ -297,14 +298,15 @@ def _line_docs(client: Any, index: str, keys: list[tuple[str, int]]) -> None:
 def _layouts(url: str, docs: dict[str, dict[str, Any]], pages: list[Any], copies: int) -> dict[str, Any]:
     from opensearchpy import helpers
 
-    from lib.search import search
-    from lib.search_index import MAPPINGS, SETTINGS, ensure_index, page_docs
+    from lib.index.documents import INDEX_MAPPINGS, INDEX_SETTINGS, index_documents
+    from lib.index.store import ensure_index
+    from lib.search.query import search
 
     client = opensearch_client(url)
     ensure_index(client, LINE_INDEX)
-    word_mappings = json.loads(json.dumps(MAPPINGS))
+    word_mappings = json.loads(json.dumps(INDEX_MAPPINGS))
     word_mappings["properties"]["word"] = {"type": "integer"}
-    client.indices.create(index=WORD_INDEX, body={"settings": SETTINGS, "mappings": word_mappings})
+    client.indices.create(index=WORD_INDEX, body={"settings": INDEX_SETTINGS, "mappings": word_mappings})
     build = {"lines": (_line_layout, LINE_INDEX), "lines_and_words": (_word_layout, WORD_INDEX)}
     stats: dict[str, dict[str, Any]] = {
         name: {"documents": 0, "body_bytes": 0, "body_gzip_bytes": 0, "seconds": 0.0} for name in build
@@ -312,8 +314,8 @@ def _layouts(url: str, docs: dict[str, dict[str, Any]], pages: list[Any], copies
     n = 0
     for copy in range(copies):
         for page in pages:
-            built = page_docs(
-                corpus.renamed(docs[page.stem], f"y{copy:03d}", page.stem), _stamp("y", page.stem), "2026-01-01"
+            built = index_documents(
+                corpus.renamed(docs[page.stem], f"y{copy:03d}", page.stem), _version("y", page.stem), "2026-01-01"
             )
             order = list(build) if n % 2 == 0 else list(reversed(build))
             for name in order:

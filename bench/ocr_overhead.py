@@ -23,7 +23,6 @@ from bench.common import (
     Worker,
     bare_output,
     bare_tesseract,
-    cer,
     counting_wrapper,
     fresh_key,
     function_env,
@@ -39,6 +38,7 @@ from bench.common import (
     upload_page,
     write_result,
 )
+from pagesearch.text_metrics import cer
 
 PART = "ocr_overhead"
 TARGET_RATIO = 1.05

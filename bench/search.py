@@ -26,8 +26,9 @@ MIN_PAGES = 2000
 def build_index(client: Any, docs: dict[str, dict[str, Any]], pages: list[Any], copies: int) -> dict[str, Any]:
     from opensearchpy import helpers
 
-    from lib.events import SourceStamp
-    from lib.search_index import ensure_index, page_docs, replace_actions
+    from lib.index.documents import index_documents, replace_actions
+    from lib.index.store import ensure_index
+    from lib.versions import SourceVersion
 
     ensure_index(client, INDEX)
 
@@ -35,8 +36,8 @@ def build_index(client: Any, docs: dict[str, dict[str, Any]], pages: list[Any], 
         for copy in range(copies):
             for page in pages:
                 book = f"book{copy:03d}"
-                stamp = SourceStamp(key=f"{book}/{page.stem}.json", event_time="2026-01-01T00:00:00.000Z")
-                built = page_docs(corpus.renamed(docs[page.stem], book, page.stem), stamp, "2026-01-01")
+                version = SourceVersion(key=f"{book}/{page.stem}.json", event_time="2026-01-01T00:00:00.000Z")
+                built = index_documents(corpus.renamed(docs[page.stem], book, page.stem), version, "2026-01-01")
                 yield from replace_actions(built, None)
 
     started = time.perf_counter()
@@ -47,7 +48,7 @@ def build_index(client: Any, docs: dict[str, dict[str, Any]], pages: list[Any], 
 
 
 def run(opts: Options) -> dict[str, Any]:
-    from lib.search import search
+    from lib.search.query import search
 
     pages = select_pages(opts.quick)
     docs = corpus.documents(pages)

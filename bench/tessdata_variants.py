@@ -33,10 +33,12 @@ import tarfile
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from pagesearch.text_metrics import errors
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / ".cache" / "bench" / "tessdata"
@@ -48,48 +50,10 @@ IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg")
 # --------------------------------------------------------------------------- error rates
 
 
-def levenshtein(a: Sequence[Any], b: Sequence[Any]) -> int:
-    """Edit distance by Hyyrö's bit-parallel algorithm.
-
-    A page is a few thousand characters; the textbook O(n·m) table in Python
-    takes seconds per page, this takes milliseconds and gives the same number.
-    """
-    if len(a) < len(b):
-        a, b = b, a
-    m = len(b)
-    if m == 0:
-        return len(a)
-    peq: dict[Any, int] = {}
-    for i, x in enumerate(b):
-        peq[x] = peq.get(x, 0) | (1 << i)
-    mask = (1 << m) - 1
-    high = 1 << (m - 1)
-    pv, mv, score = mask, 0, m
-    for x in a:
-        eq = peq.get(x, 0)
-        xv = eq | mv
-        xh = (((eq & pv) + pv) ^ pv) | eq
-        ph = mv | (~(xh | pv) & mask)
-        mh = pv & xh
-        if ph & high:
-            score += 1
-        elif mh & high:
-            score -= 1
-        ph = ((ph << 1) | 1) & mask
-        mh = (mh << 1) & mask
-        pv = mh | (~(xv | ph) & mask)
-        mv = ph & xv
-    return score
-
-
-def normalise(text: str) -> str:
-    return " ".join(text.split())
-
-
 def error_rates(ocr: str, truth: str) -> tuple[int, int, int, int]:
     """(character edits, truth characters, word edits, truth words)."""
-    o, t = normalise(ocr), normalise(truth)
-    return levenshtein(o, t), len(t), levenshtein(o.split(), t.split()), len(t.split())
+    found = errors(ocr, truth)
+    return found.char_edits, found.chars, found.word_edits, found.words
 
 
 # --------------------------------------------------------------------------- variants

@@ -37,7 +37,6 @@ from bench.common import (
     Worker,
     bare_output,
     bare_tesseract,
-    cer,
     child_env,
     counting_wrapper,
     fresh_key,
@@ -53,6 +52,7 @@ from bench.common import (
     write_result,
 )
 from bench.memory import cold_invocation
+from pagesearch.text_metrics import cer
 
 PART = "tesseractjs"
 HARNESS = BENCH / "tesseractjs"

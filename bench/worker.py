@@ -97,30 +97,31 @@ def _profile_rows(profiler: Any, limit: int = 25) -> list[dict[str, Any]]:
 
 
 def _index_docs(doc_path: str, book: str, page: str) -> tuple[dict[str, Any], Any]:
-    from lib.events import SourceStamp
+    from lib.versions import SourceVersion
 
     document = json.loads(open(doc_path, encoding="utf-8").read())  # noqa: SIM115 - read at once
     document.update(book=book, page=page)
-    stamp = SourceStamp(
+    version = SourceVersion(
         key=f"{book}/{page}.json",
         event_time="2026-01-01T00:00:00.000Z",
         sequencer=f"{time.time_ns():020X}",
         etag="bench",
     )
-    return document, stamp
+    return document, version
 
 
 def index_lib(url: str, index: str, doc_path: str, book: str, page: str) -> dict[str, Any]:
     """Our library path without S3: the page's old version, its documents, one bulk (lib.search_index)."""
+    from lib.index.documents import index_documents, page_id, replace_actions
+    from lib.index.store import ensure_index, get_page_record, run_bulk
     from lib.opensearch import client as opensearch_client
-    from lib.search_index import ensure_index, get_page_doc, page_docs, page_id, replace_actions, run_bulk
 
     client = opensearch_client(url)
     ensure_index(client, index)
-    document, stamp = _index_docs(doc_path, book, page)
+    document, version = _index_docs(doc_path, book, page)
     started = time.perf_counter()
-    previous = get_page_doc(client, index, page_id(book, page))
-    docs = page_docs(document, stamp, "2026-01-01T00:00:00.000Z")
+    previous = get_page_record(client, index, page_id(book, page))
+    docs = index_documents(document, version, "2026-01-01T00:00:00.000Z")
     actions = list(replace_actions(docs, previous))
     run_bulk(client, index, actions)
     elapsed = time.perf_counter() - started
@@ -131,16 +132,17 @@ def index_bare(url: str, index: str, doc_path: str, book: str, page: str) -> dic
     """The baseline: the same documents, built before the clock starts, sent by a bare helpers.bulk."""
     from opensearchpy import helpers
 
+    from lib.index.documents import index_documents, page_record_id
+    from lib.index.store import ensure_index
     from lib.opensearch import client as opensearch_client
-    from lib.search_index import ensure_index, page_doc_id, page_docs
 
     client = opensearch_client(url)
     ensure_index(client, index)
-    document, stamp = _index_docs(doc_path, book, page)
-    docs = page_docs(document, stamp, "2026-01-01T00:00:00.000Z")
+    document, version = _index_docs(doc_path, book, page)
+    docs = index_documents(document, version, "2026-01-01T00:00:00.000Z")
     # Like run_bulk, the index goes in the path (POST /INDEX/_bulk), not in each action.
     actions = [{"_id": f"{docs.pid}-{d['line']}", "_source": d} for d in docs.lines]
-    actions.append({"_id": page_doc_id(docs.pid), "_source": {**docs.page, "high_water": len(docs.lines)}})
+    actions.append({"_id": page_record_id(docs.pid), "_source": {**docs.record, "high_water": len(docs.lines)}})
     started = time.perf_counter()
     helpers.bulk(client, actions, index=index)
     elapsed = time.perf_counter() - started

@@ -1,20 +1,17 @@
-"""OCR function (SNS -> S3 event): an adapter from the Lambda event to lib.ocr_flow."""
+"""OCR function (SNS -> S3 event): an adapter from the Lambda event to lib.ocr.flow."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from lib.events import parse_event
 from lib.observability import logger, metrics
-from lib.ocr_flow import process_message
-from lib.outcome import process_all
+from lib.ocr.flow import process_message
+from lib.outcome import handle_event
 from lib.settings import Settings
-
-SETTINGS = Settings.from_env()
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    outcomes = process_all(parse_event(event), lambda item: process_message(item, SETTINGS))
-    return {"records": len(outcomes), "pages": outcomes}
+    settings = Settings.from_env()
+    return handle_event(event, lambda record: process_message(record, settings))

@@ -14,12 +14,15 @@ messages must not overwrite each other's record.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from lib import storage
 from lib.events import BadMessage, ObjectEvent
-from lib.keys import FAILURE_PREFIX, FAILURE_SUFFIX, failure_key
+from lib.keys import FAILURE_PREFIX, FAILURE_SUFFIX, PageRef, failure_key
 from lib.observability import logger, metrics
 from lib.outcome import Outcome
 
@@ -36,8 +39,6 @@ def record_failure(
     event: dict[str, Any] | None = None,
 ) -> str:
     """Write the failure record, log it with key, book and page, count it; returns its key."""
-    from aws_lambda_powertools.metrics import MetricUnit
-
     now = dt.datetime.now(dt.UTC)
     if source_bucket:
         key = failure_key(source_key)
@@ -70,11 +71,11 @@ def record_bad_message(item: BadMessage, *, results_bucket: str, stage: str) -> 
         source_key=f"events/{item.ref}",
         reason=item.reason,
     )
-    return Outcome(key=item.ref, status="failed", detail=item.reason)
+    return Outcome.failed(item.ref, item.reason)
 
 
 def record_object_failure(
-    item: ObjectEvent, *, results_bucket: str, stage: str, reason: str, book: str | None, page: str | None
+    item: ObjectEvent, *, results_bucket: str, stage: str, reason: str, ref: PageRef | None = None
 ) -> Outcome:
     """An object that can never be processed: its failure record, and the outcome to report."""
     record_failure(
@@ -83,11 +84,11 @@ def record_object_failure(
         source_bucket=item.bucket,
         source_key=item.key,
         reason=reason,
-        book=book,
-        page=page,
+        book=ref.book if ref else None,
+        page=ref.page if ref else None,
         event={"name": item.event_name, "time": item.event_time, "sequencer": item.sequencer, "etag": item.etag},
     )
-    return Outcome(key=item.key, status="failed", book=book, page=page, detail=reason)
+    return Outcome.failed(item.key, reason, ref)
 
 
 def clear_failure(results_bucket: str, source_key: str) -> None:
@@ -97,8 +98,6 @@ def clear_failure(results_bucket: str, source_key: str) -> None:
 
 def list_failures(results_bucket: str) -> list[dict[str, Any]]:
     """Every failure record, oldest first."""
-    import json
-
     records = []
     for key in storage.list_keys(results_bucket, FAILURE_PREFIX):
         if key.endswith(FAILURE_SUFFIX):

@@ -8,13 +8,16 @@ The pages bucket holds ``BOOK/PAGE.ext``; the results bucket mirrors it as
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
-from urllib.parse import quote
+from pathlib import Path
+from typing import Any
 
-# Suffixes the pages bucket notifies on (serverless.yml lists the same ones,
-# upper case too; a test keeps the two in step).
-IMAGE_SUFFIXES: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".gif", ".bmp")
-RESULT_SUFFIX = ".json"
+# The bucket notifications (lib/notifications.json) say which suffixes reach
+# each function; the same file configures AWS and the local stack.
+NOTIFICATIONS: dict[str, Any] = json.loads((Path(__file__).with_name("notifications.json")).read_text())
+IMAGE_SUFFIXES: tuple[str, ...] = tuple(NOTIFICATIONS["pages"]["suffixes"])
+RESULT_SUFFIX: str = NOTIFICATIONS["results"]["suffixes"][0]
 FAILURE_PREFIX = "failed/"
 FAILURE_SUFFIX = ".failure"
 # S3 keys are at most 1,024 bytes; a failure key adds the prefix and suffix.
@@ -71,17 +74,6 @@ def page_ref_from_key(key: str, suffixes: tuple[str, ...] = IMAGE_SUFFIXES) -> P
         # S3 would refuse the page JSON's key, and retrying cannot help.
         raise InvalidKey(f"key {key!r} is too long: its page JSON key would be {size} bytes, over S3's {MAX_KEY_BYTES}")
     return ref
-
-
-def stamp_key(key: str) -> str:
-    """The source key as stored in S3 metadata: itself, or its digest when too long.
-
-    S3 allows 2 kB of user metadata; a long non-ASCII key percent-encodes to
-    three times its length.
-    """
-    if len(quote(key, safe="")) <= MAX_KEY_BYTES:
-        return key
-    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
 def page_ref_from_result_key(key: str) -> PageRef:

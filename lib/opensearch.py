@@ -13,6 +13,9 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
+import boto3
+from opensearchpy import OpenSearch, Urllib3AWSV4SignerAuth
+
 RETRY_ON_STATUS = (429, 502, 503, 504)
 # https://search-NAME-ID.REGION.es.amazonaws.com, and OpenSearch Serverless (aoss).
 _AWS_HOST = re.compile(r"\.(?P<region>[a-z0-9-]+)\.(?P<service>es|aoss)\.amazonaws\.com$")
@@ -27,8 +30,6 @@ def aws_signing(url: str) -> tuple[str, str] | None:
 @lru_cache(maxsize=4)
 def client(url: str, *, timeout: int = 30, max_retries: int = 3) -> Any:
     """One client (and connection pool) per endpoint and container."""
-    from opensearchpy import OpenSearch
-
     kwargs: dict[str, Any] = {
         "hosts": [url],
         "timeout": timeout,
@@ -39,9 +40,6 @@ def client(url: str, *, timeout: int = 30, max_retries: int = 3) -> Any:
     }
     signing = aws_signing(url)
     if signing:
-        import boto3
-        from opensearchpy import Urllib3AWSV4SignerAuth
-
         region, service = signing
         credentials = boto3.Session().get_credentials()
         kwargs.update(

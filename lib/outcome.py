@@ -1,12 +1,33 @@
-"""What happened to one record: the functions return a list of these as their summary."""
+"""What happened to each record of an event, and running every record of it.
+
+Both functions are the same loop: parse the event into records, process each
+one (one record's error never stops the others), return the outcomes as the
+invocation's summary, and raise at the end if any record hit an error a retry
+may cure.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, TypeVar
 
+from lib.events import BadMessage, ObjectEvent, parse_event
+from lib.keys import PageRef
+from lib.observability import logger
+
 T = TypeVar("T")
+
+
+class Status(StrEnum):
+    """Every way a record can end (a StrEnum, so summaries serialise as plain strings)."""
+
+    OCR = "ocr"  # the page JSON was written
+    INDEXED = "indexed"  # the page is in the index
+    SKIPPED = "skipped"  # nothing to do: duplicate, stale, gone, not ours
+    FAILED = "failed"  # can never succeed: a failure record says why
+    DELETED = "deleted"  # the page's output was removed
 
 
 @dataclass(frozen=True)
@@ -14,7 +35,7 @@ class Outcome:
     """What happened to one record; the handler returns these as its summary."""
 
     key: str
-    status: str  # ocr | skipped | failed | deleted
+    status: Status
     book: str | None = None
     page: str | None = None
     detail: str | None = None
@@ -22,12 +43,31 @@ class Outcome:
     lines: int | None = None
     ms: int | None = None
 
+    @classmethod
+    def skipped(cls, key: str, detail: str, ref: PageRef | None = None) -> Outcome:
+        return cls(key, Status.SKIPPED, *_names(ref), detail=detail)
+
+    @classmethod
+    def failed(cls, key: str, detail: str, ref: PageRef | None = None) -> Outcome:
+        return cls(key, Status.FAILED, *_names(ref), detail=detail)
+
+    @classmethod
+    def deleted(cls, key: str, ref: PageRef) -> Outcome:
+        return cls(key, Status.DELETED, *_names(ref))
+
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
+def _names(ref: PageRef | None) -> tuple[str | None, str | None]:
+    return (ref.book, ref.page) if ref else (None, None)
+
+
 class RetryableFailure(RuntimeError):
     """Some records hit errors a retry may cure; raised after every record was tried."""
+
+
+Record = ObjectEvent | BadMessage
 
 
 def process_all(items: Iterable[T], process: Callable[[T], Outcome]) -> list[dict[str, Any]]:
@@ -38,8 +78,6 @@ def process_all(items: Iterable[T], process: Callable[[T], Outcome]) -> list[dic
     so Lambda retries the event and the items already done are skipped or
     rewritten idempotently.
     """
-    from lib.observability import logger
-
     outcomes: list[dict[str, Any]] = []
     errors: list[str] = []
     for item in items:
@@ -52,3 +90,9 @@ def process_all(items: Iterable[T], process: Callable[[T], Outcome]) -> list[dic
     if errors:
         raise RetryableFailure(f"{len(errors)} of {len(outcomes) + len(errors)} records failed: " + "; ".join(errors))
     return outcomes
+
+
+def handle_event(event: Any, process: Callable[[Record], Outcome]) -> dict[str, Any]:
+    """A whole invocation: every record of the Lambda event, and the summary the function returns."""
+    outcomes = process_all(parse_event(event), process)
+    return {"records": len(outcomes), "pages": outcomes}

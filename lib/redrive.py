@@ -19,7 +19,6 @@ file would make it the page's newest source).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -29,11 +28,10 @@ from botocore.exceptions import ClientError
 from lib import storage
 from lib.failures import list_failures
 from lib.keys import InvalidKey, page_ref_from_key
+from lib.versions import SourceVersion
 
+# The metadata entry whose change makes S3 announce an object again: the time of the re-drive.
 REDRIVE_METADATA = "pagesearch-redrive"
-# What a copy with MetadataDirective=REPLACE would otherwise reset.
-_KEPT_HEADERS = ("ContentType", "ContentEncoding", "ContentDisposition", "ContentLanguage", "CacheControl", "Expires")
-_MISSING = {"404", "NoSuchKey", "NotFound"}
 
 
 @dataclass(frozen=True)
@@ -51,51 +49,19 @@ class Redrive:
         return asdict(self)
 
 
-def touch(bucket: str, key: str, *, now: dt.datetime | None = None) -> str:
-    """Copy the object onto itself with a new ``pagesearch-redrive`` metadata entry; returns the time written.
-
-    User metadata and content headers are kept; S3 emits ObjectCreated:Copy.
-    Raises storage.ObjectMissing when the object is gone.
-    """
-    s3 = storage.s3_client()
-    stamp = (now or dt.datetime.now(dt.UTC)).isoformat(timespec="milliseconds")
-    try:
-        head = s3.head_object(Bucket=bucket, Key=key)
-    except ClientError as exc:
-        if str(exc.response.get("Error", {}).get("Code", "")) in _MISSING:
-            raise storage.ObjectMissing(f"s3://{bucket}/{key} does not exist") from None
-        raise
-    headers = {name: head[name] for name in _KEPT_HEADERS if head.get(name)}
-    source: dict[str, Any] = {"Bucket": bucket, "Key": key}
-    if head.get("VersionId") and head["VersionId"] != "null":
-        source["VersionId"] = head["VersionId"]
-    s3.copy_object(
-        Bucket=bucket,
-        Key=key,
-        CopySource=source,
-        MetadataDirective="REPLACE",
-        Metadata={**head.get("Metadata", {}), REDRIVE_METADATA: stamp},
-        **headers,
-    )
-    return stamp
-
-
 def _superseded(record: dict[str, Any], results_bucket: str) -> str | None:
     """For an OCR record: the newer source that now holds the page, if another key does."""
+    key = record["source"]["key"]
     try:
-        ref = page_ref_from_key(record["source"]["key"])
+        ref = page_ref_from_key(key)
     except InvalidKey:
         return None
     current = storage.head(results_bucket, ref.result_key)
-    holder = current.metadata.get("source-key") if current else None
-    key = record["source"]["key"]
-    # A key too long for S3's 2 kB of metadata may be stamped as its digest.
-    if not holder or holder in (key, "sha256:" + hashlib.sha256(key.encode()).hexdigest()):
+    holder = SourceVersion.from_metadata(current.metadata) if current else None
+    if holder is None or holder.names(key):
         return None
     failed_at = (record.get("event") or {}).get("time") or record.get("time", "")
-    if current and current.metadata.get("source-event-time", "") > failed_at:
-        return holder
-    return None
+    return holder.key if holder.event_time > failed_at else None
 
 
 def redrive_record(
@@ -122,12 +88,12 @@ def redrive_record(
         exists = storage.head(bucket, key) is not None
         return result("would-redrive" if exists else "missing", "" if exists else "the object no longer exists")
     try:
-        stamp = touch(bucket, key, now=now)
+        moment = storage.touch(bucket, key, REDRIVE_METADATA, now=now)
     except storage.ObjectMissing:
         return result("missing", "the object no longer exists: its removal event tidies up")
     except ClientError as exc:
         return result("error", f"{exc.response.get('Error', {}).get('Code', '')}: {exc}")
-    return result("redriven", f"copied onto itself at {stamp}: S3 announces it again")
+    return result("redriven", f"copied onto itself at {moment}: S3 announces it again")
 
 
 def redrive_all(

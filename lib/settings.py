@@ -1,4 +1,4 @@
-"""Configuration of both functions, read once from the environment.
+"""Configuration of the functions, read from the environment at each invocation (microseconds).
 
 The same variables drive Lambda (set by serverless.yml), ``sls invoke local``
 and the local stack, so every one has a default that works locally.
@@ -9,10 +9,24 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+# Tesseract's page-level segmentation modes. 3 (its default) is automatic
+# layout, multi-column aware, without orientation detection; 1 adds
+# orientation and script detection in the same run (docs/reliability.md).
+PAGE_PSMS = (1, 3, 4, 6, 11, 12)
 
-def _int(name: str, default: int) -> int:
+
+class ConfigError(ValueError):
+    """A setting has a value the functions cannot work with: a deployment problem, named in the message."""
+
+
+def _int(name: str, default: int, allowed: tuple[int, ...] | None = None) -> int:
     value = os.environ.get(name, "").strip()
-    return int(value) if value else default
+    if not value:
+        return default
+    if not value.isdigit() or (allowed is not None and int(value) not in allowed):
+        wanted = f"one of {', '.join(map(str, allowed))}" if allowed else "a whole number"
+        raise ConfigError(f"{name}={value!r} is not {wanted}")
+    return int(value)
 
 
 @dataclass(frozen=True)
@@ -21,6 +35,10 @@ class Settings:
     results_bucket: str
     ocr_lang: str
     tesseract_cmd: str | None
+    tesseract_psm: int
+    # OpenMP threads per Tesseract: several times slower than one on Lambda's
+    # fractional vCPUs, so 1 unless OMP_THREAD_LIMIT says otherwise.
+    tesseract_threads: int
     # Seconds Tesseract may take on one page; kept below the function's timeout
     # so a hanging page ends in a failure record rather than a Lambda timeout.
     tesseract_timeout: int
@@ -42,6 +60,8 @@ class Settings:
             results_bucket=os.environ.get("RESULTS_BUCKET", "pagesearch-results"),
             ocr_lang=os.environ.get("OCR_LANG", "eng") or "eng",
             tesseract_cmd=os.environ.get("TESSERACT_CMD") or None,
+            tesseract_psm=_int("TESSERACT_PSM", 3, PAGE_PSMS),
+            tesseract_threads=_int("OMP_THREAD_LIMIT", 1),
             tesseract_timeout=_int("TESSERACT_TIMEOUT", 240),
             max_image_pixels=_int("MAX_IMAGE_PIXELS", 120_000_000),
             max_image_bytes=_int("MAX_IMAGE_BYTES", 200 * 1024 * 1024),

@@ -7,6 +7,7 @@ cure propagate, so that Lambda retries the invocation.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -133,6 +134,47 @@ def put_json(
             raise WriteConflict(f"s3://{bucket}/{key} changed while we wrote it") from None
         raise
     return str(response.get("ETag", "")).strip('"')
+
+
+def put_file(bucket: str, key: str, body: Any, *, content_type: str | None = None) -> str:
+    """Upload bytes or a binary file object as they are; returns the new ETag."""
+    kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key, "Body": body}
+    if content_type:
+        kwargs["ContentType"] = content_type
+    return str(s3_client().put_object(**kwargs).get("ETag", "")).strip('"')
+
+
+# What a copy with MetadataDirective=REPLACE would otherwise reset.
+_KEPT_HEADERS = ("ContentType", "ContentEncoding", "ContentDisposition", "ContentLanguage", "CacheControl", "Expires")
+
+
+def touch(bucket: str, key: str, metadata_name: str, *, now: dt.datetime | None = None) -> str:
+    """Copy the object onto itself with ``metadata_name`` set to the time; returns the time written.
+
+    The bytes, user metadata and content headers stay; S3 emits a fresh
+    ``ObjectCreated:Copy`` event for the object. ObjectMissing when it is gone.
+    """
+    s3 = s3_client()
+    moment = (now or dt.datetime.now(dt.UTC)).isoformat(timespec="milliseconds")
+    try:
+        current = s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if _code(exc) in _MISSING:
+            raise ObjectMissing(f"s3://{bucket}/{key} does not exist") from None
+        raise
+    headers = {name: current[name] for name in _KEPT_HEADERS if current.get(name)}
+    source: dict[str, Any] = {"Bucket": bucket, "Key": key}
+    if current.get("VersionId") and current["VersionId"] != "null":
+        source["VersionId"] = current["VersionId"]
+    s3.copy_object(
+        Bucket=bucket,
+        Key=key,
+        CopySource=source,
+        MetadataDirective="REPLACE",
+        Metadata={**current.get("Metadata", {}), metadata_name: moment},
+        **headers,
+    )
+    return moment
 
 
 def delete(bucket: str, key: str) -> None:

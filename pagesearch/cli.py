@@ -66,40 +66,16 @@ def cmd_env(args: argparse.Namespace) -> int:
     return 0
 
 
-def _page_state(s3: Any, client: Any, config: dict[str, str], key: str, etag: str) -> str | None:
-    """'indexed', 'failed' or None (still in flight) for one uploaded image."""
-    from lib import storage
-    from lib.keys import failure_key, page_ref_from_key
-    from lib.search_index import get_page_doc, page_id
-
-    failure = storage.head(config["RESULTS_BUCKET"], failure_key(key))
-    if failure and failure.last_modified:
-        return "failed"
-    try:
-        ref = page_ref_from_key(key)
-    except ValueError:
-        return None
-    result = storage.head(config["RESULTS_BUCKET"], ref.result_key)
-    if result is None or result.metadata.get("source-etag") != etag:
-        return None
-    if storage.head(config["RESULTS_BUCKET"], failure_key(ref.result_key)):
-        return "failed"
-    try:
-        doc = get_page_doc(client, config["OPENSEARCH_INDEX"], page_id(ref.book, ref.page))
-    except Exception:
-        return None
-    return "indexed" if doc and doc.get("source", {}).get("etag") == result.etag else None
-
-
 def cmd_ingest(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from lib import storage
+    from lib.index.store import make_searchable
     from lib.keys import InvalidKey, page_ref_from_key
     from lib.opensearch import client as opensearch_client
+    from lib.progress import PageState, page_state
 
     config = _config()
-    s3 = storage.s3_client()
     uploaded: dict[str, str] = {}
     started = time.monotonic()
     for path in tqdm([Path(p) for p in args.files], desc="upload", unit="page", file=sys.stderr, disable=args.quiet):
@@ -110,8 +86,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             _err(f"skipped {path}: {exc}")
             continue
         with path.open("rb") as body:
-            response = s3.put_object(Bucket=config["PAGES_BUCKET"], Key=key, Body=body)
-        uploaded[key] = response["ETag"].strip('"')
+            uploaded[key] = storage.put_file(config["PAGES_BUCKET"], key, body)
     summary: dict[str, Any] = {"book": args.book, "uploaded": len(uploaded)}
     if not args.no_wait and uploaded:
         client = opensearch_client(config["OPENSEARCH_URL"])
@@ -121,21 +96,19 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             while len(states) < len(uploaded) and time.monotonic() < deadline:
                 for key, etag in uploaded.items():
                     if key not in states:
-                        state = _page_state(s3, client, config, key, etag)
+                        state = page_state(config["RESULTS_BUCKET"], client, config["OPENSEARCH_INDEX"], key, etag)
                         if state:
                             states[key] = state
                             bar.update(1)
                 if len(states) < len(uploaded):
                     time.sleep(0.25)
-        if "indexed" in states.values():
-            from lib.search_index import make_searchable
-
+        if PageState.INDEXED in states.values():
             # Indexed pages become searchable at the next refresh: do it now, so the
             # searches that follow an ingest see every page it reported.
             make_searchable(client, config["OPENSEARCH_INDEX"])
         summary.update(
-            indexed=sum(s == "indexed" for s in states.values()),
-            failed=sorted(k for k, s in states.items() if s == "failed"),
+            indexed=sum(s == PageState.INDEXED for s in states.values()),
+            failed=sorted(k for k, s in states.items() if s == PageState.FAILED),
             pending=sorted(set(uploaded) - set(states)),
         )
     summary["seconds"] = round(time.monotonic() - started, 2)
@@ -154,7 +127,8 @@ def _terminal_snippet(snippet: str) -> str:
 
 def cmd_search(args: argparse.Namespace) -> int:
     from lib.opensearch import client as opensearch_client
-    from lib.search import QueryError, search
+    from lib.search.query import search
+    from lib.search.syntax import QueryError
 
     config = _config()
     try:

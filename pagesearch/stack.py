@@ -14,22 +14,20 @@ import contextlib
 import json
 import os
 import signal
-import socket
-import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lib.keys import IMAGE_SUFFIXES, RESULT_SUFFIX
+from lib.keys import NOTIFICATIONS
+from pagesearch import servers
+from pagesearch.lambda_local import REGION
 
 ROOT = Path(__file__).resolve().parent.parent
 # The Lambda layer's own Tesseract, when `make layer` has built it: what runs
 # locally is then what runs in Lambda.
 LAYER_TESSERACT = ROOT / "layers" / "tesseract" / "bin" / "tesseract"
-REGION = "us-east-1"
-ACCOUNT = "123456789012"  # moto's account
 DEFAULT_PAGES_BUCKET = "pagesearch-dev-pages"
 DEFAULT_RESULTS_BUCKET = "pagesearch-dev-results"
 DEFAULT_INDEX = "pages"
@@ -89,66 +87,8 @@ class Stack:
         return cls(**json.loads(path.read_text()))
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _bin(name: str) -> str:
-    candidate = Path(sys.executable).parent / name
-    return str(candidate) if candidate.exists() else name
-
-
-def _spawn(name: str, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
-    logs = state_dir() / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    log = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child, which outlives us
-    return subprocess.Popen(
-        args,
-        stdout=subprocess.PIPE if name == "opensearch" else log,
-        stderr=log,
-        stdin=subprocess.DEVNULL,
-        env=env,
-        start_new_session=True,
-    )
-
-
-def _wait_http(url: str, timeout: float = 30.0) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError as exc:
-            if time.monotonic() > deadline:
-                raise StackError(f"{url} did not answer within {timeout:.0f} s: {exc}") from None
-            time.sleep(0.1)
-
-
-def start_moto() -> tuple[str, int]:
-    port = free_port()
-    proc = _spawn("moto", [_bin("moto_server"), "-H", "127.0.0.1", "-p", str(port)])
-    url = f"http://127.0.0.1:{port}"
-    _wait_http(f"{url}/moto-api/")
-    return url, proc.pid
-
-
-def start_opensearch() -> tuple[str, int]:
-    from osmem_server import resolve_binary
-
-    # --no-stdin-watch: we detach; --no-ja: skips a 150 MB Japanese dictionary.
-    proc = _spawn("opensearch", [resolve_binary(), "--addr", "127.0.0.1:0", "--no-ja", "--no-stdin-watch"])
-    assert proc.stdout is not None
-    line = proc.stdout.readline().decode()
-    try:
-        url = json.loads(line)["url"]
-    except (ValueError, KeyError):
-        raise StackError(f"the OpenSearch API server did not start: {line.strip() or 'no output'}") from None
-    proc.stdout.close()
-    return url, proc.pid
+def _logs() -> Path:
+    return state_dir() / "logs"
 
 
 def _clients(endpoint: str) -> tuple[Any, Any, Any]:
@@ -177,6 +117,31 @@ def _queue(sqs: Any, name: str) -> tuple[str, str]:
     return url, arn
 
 
+def notification_configuration(bucket_role: str, target_arn: str) -> dict[str, Any]:
+    """The notification configuration of the ``pages`` or ``results`` bucket, from lib/notifications.json.
+
+    One configuration per suffix (lower and upper case) and event, as
+    resources/buckets.js declares them on AWS; the pages bucket notifies a
+    topic, the results bucket a queue standing in for the indexer's trigger.
+    """
+    wiring = NOTIFICATIONS[bucket_role]
+    cases = (str.lower, str.upper) if wiring["upper_case_too"] else (str.lower,)
+    suffixes = sorted({case(suffix) for suffix in wiring["suffixes"] for case in cases})
+    topic = wiring["via"] == "topic"
+    kind, arn_name = ("TopicConfigurations", "TopicArn") if topic else ("QueueConfigurations", "QueueArn")
+    return {
+        kind: [
+            {
+                arn_name: target_arn,
+                "Events": [event],
+                "Filter": {"Key": {"FilterRules": [{"Name": "suffix", "Value": suffix}]}},
+            }
+            for suffix in suffixes
+            for event in wiring["events"]
+        ]
+    }
+
+
 def provision(stack: Stack) -> None:
     """Buckets, topic, queues and notifications, as serverless.yml declares them in AWS."""
     s3, sns, sqs = _clients(stack.aws_endpoint)
@@ -186,37 +151,11 @@ def provision(stack: Stack) -> None:
     stack.ocr_queue, ocr_arn = _queue(sqs, "pagesearch-ocr")
     stack.index_queue, index_arn = _queue(sqs, "pagesearch-indexer")
     sns.subscribe(TopicArn=stack.topic_arn, Protocol="sqs", Endpoint=ocr_arn)
-    suffixes = sorted({s for suffix in IMAGE_SUFFIXES for s in (suffix, suffix.upper())})
     s3.put_bucket_notification_configuration(
-        Bucket=stack.pages_bucket,
-        NotificationConfiguration={
-            "TopicConfigurations": [
-                {
-                    "TopicArn": stack.topic_arn,
-                    "Events": [event],
-                    "Filter": {"Key": {"FilterRules": [{"Name": "suffix", "Value": suffix}]}},
-                }
-                for suffix in suffixes
-                for event in ("s3:ObjectCreated:*", "s3:ObjectRemoved:*")
-            ]
-        },
+        Bucket=stack.pages_bucket, NotificationConfiguration=notification_configuration("pages", stack.topic_arn)
     )
     s3.put_bucket_notification_configuration(
-        Bucket=stack.results_bucket,
-        NotificationConfiguration={
-            "QueueConfigurations": [
-                {
-                    "QueueArn": index_arn,
-                    "Events": ["s3:ObjectCreated:*"],
-                    "Filter": {"Key": {"FilterRules": [{"Name": "suffix", "Value": RESULT_SUFFIX}]}},
-                },
-                {
-                    "QueueArn": index_arn,
-                    "Events": ["s3:ObjectRemoved:*"],
-                    "Filter": {"Key": {"FilterRules": [{"Name": "suffix", "Value": RESULT_SUFFIX}]}},
-                },
-            ]
-        },
+        Bucket=stack.results_bucket, NotificationConfiguration=notification_configuration("results", index_arn)
     )
 
 
@@ -228,7 +167,7 @@ def start_dispatcher(stack: Stack) -> int:
         "PAGESEARCH_INDEX_QUEUE": stack.index_queue,
         "POWERTOOLS_METRICS_NAMESPACE": "PageSearchLocal",
     }
-    proc = _spawn("dispatcher", [sys.executable, "-m", "pagesearch.dispatcher"], env=env)
+    proc = servers.spawn([sys.executable, "-m", "pagesearch.dispatcher"], _logs() / "dispatcher.log", env=env)
     return proc.pid
 
 
@@ -258,10 +197,12 @@ def up(*, dispatcher: bool = True) -> Stack:
     down()
     pids: dict[str, int] = {}
     try:
-        aws_endpoint, pids["moto"] = start_moto()
+        moto = servers.start_moto(_logs() / "moto.log")
+        aws_endpoint, pids["moto"] = moto.url, moto.pid
         opensearch_url = os.environ.get("OPENSEARCH_URL", "")
         if not opensearch_url:
-            opensearch_url, pids["opensearch"] = start_opensearch()
+            opensearch = servers.start_opensearch(_logs() / "opensearch.log")
+            opensearch_url, pids["opensearch"] = opensearch.url, opensearch.pid
         stack = Stack(
             aws_endpoint=aws_endpoint,
             opensearch_url=opensearch_url,
@@ -275,6 +216,10 @@ def up(*, dispatcher: bool = True) -> Stack:
             pids["dispatcher"] = start_dispatcher(stack)
         stack.save()
         return stack
+    except servers.ServerError as exc:
+        for pid in pids.values():
+            _terminate(pid)
+        raise StackError(str(exc)) from None
     except BaseException:
         for pid in pids.values():
             _terminate(pid)

@@ -1,17 +1,13 @@
 'use strict';
 // The two buckets, the bucket of their access logs, TLS-only policies and the
-// notifications. Written in JS so the accepted image suffixes come from
-// lib/keys.py (one list, used by the OCR function and the local stack too),
-// upper and lower case.
-const fs = require('fs');
-const path = require('path');
+// notifications. Written in JS so that the notifications come from
+// lib/notifications.json, the one description of which events reach which
+// function (the OCR function's suffixes and the local stack read it too).
+const wiring = require('../lib/notifications.json');
 
-function imageSuffixes() {
-  const source = fs.readFileSync(path.join(__dirname, '..', 'lib', 'keys.py'), 'utf8');
-  const match = source.match(/^IMAGE_SUFFIXES[^=]*=\s*\(([^)]*)\)/m);
-  if (!match) throw new Error('IMAGE_SUFFIXES not found in lib/keys.py');
-  const lower = [...match[1].matchAll(/"([^"]+)"/g)].map((m) => m[1]);
-  return [...new Set(lower.flatMap((s) => [s, s.toUpperCase()]))];
+function suffixes(bucketRole) {
+  const { suffixes: lower, upper_case_too: upper } = wiring[bucketRole];
+  return [...new Set(lower.flatMap((s) => (upper ? [s, s.toUpperCase()] : [s])))];
 }
 
 function suffixFilter(suffix) {
@@ -79,11 +75,11 @@ module.exports = async ({ resolveVariable }) => {
   const accessLogs = await resolveVariable('param:accessLogsBucket');
   const retain = String(await resolveVariable('param:retainBuckets')) !== 'false';
   const policy = retain ? 'Retain' : 'Delete';
-  const topicConfigurations = imageSuffixes().flatMap((suffix) =>
-    ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'].map((event) => ({ Event: event, Topic: { Ref: 'PagesTopic' }, Filter: suffixFilter(suffix) })));
-  const lambdaConfigurations = ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'].map((event) => ({
-    Event: event, Function: { 'Fn::GetAtt': ['IndexerLambdaFunction', 'Arn'] }, Filter: suffixFilter('.json'),
-  }));
+  const topicConfigurations = suffixes('pages').flatMap((suffix) =>
+    wiring.pages.events.map((event) => ({ Event: event, Topic: { Ref: 'PagesTopic' }, Filter: suffixFilter(suffix) })));
+  const lambdaConfigurations = suffixes('results').flatMap((suffix) => wiring.results.events.map((event) => ({
+    Event: event, Function: { 'Fn::GetAtt': ['IndexerLambdaFunction', 'Arn'] }, Filter: suffixFilter(suffix),
+  })));
   const accessLogsBucket = bucket(accessLogs, policy, {
     LifecycleConfiguration: { Rules: [
       { Id: 'expire-logs', Status: 'Enabled', ExpirationInDays: 365, NoncurrentVersionExpiration: { NoncurrentDays: 30 } },

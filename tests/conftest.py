@@ -10,7 +10,6 @@ import json
 import os
 import re
 import shutil
-import unicodedata
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,26 +46,6 @@ def evaluation_pages() -> list[Path]:
 
 def ground_truth(image: Path) -> str:
     return image.with_suffix(".gt.txt").read_text(encoding="utf-8")
-
-
-def normalise(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFC", text).split())
-
-
-def levenshtein(a: str, b: str) -> int:
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
-
-
-def cer(text: str, truth: str) -> float:
-    """Character error rate over whitespace-normalised text."""
-    hyp, ref = normalise(text), normalise(truth)
-    return levenshtein(hyp, ref) / max(1, len(ref))
 
 
 @pytest.fixture(autouse=True)
@@ -146,7 +125,7 @@ def ocr_page_json(
 ) -> dict[str, Any]:
     """Real OCR output for ``image`` (cached), renamed to ``book``/``page``."""
     from lib.keys import PageRef
-    from lib.ocr_flow import ocr_document
+    from lib.ocr.flow import ocr_document
     from lib.settings import Settings
 
     if image.name not in cache:
@@ -171,55 +150,17 @@ def s3_event(
     etag: str = "",
     size: int = 1,
 ) -> dict[str, Any]:
-    """One S3 record as S3 sends it (key URL-encoded with '+' for spaces)."""
-    from urllib.parse import quote_plus
+    """One S3 record as S3 sends it, with a fixed sequencer and time unless given (so a test can repeat one)."""
+    from pagesearch.lambda_local import s3_record
 
-    obj: dict[str, Any] = {"key": quote_plus(key, safe="/"), "sequencer": sequencer}
-    if name.startswith("ObjectCreated"):
-        obj.update(size=size, eTag=etag)
-    return {
-        "eventVersion": "2.1",
-        "eventSource": "aws:s3",
-        "awsRegion": "us-east-1",
-        "eventTime": event_time,
-        "eventName": name,
-        "userIdentity": {"principalId": "AWS:TEST"},
-        "requestParameters": {"sourceIPAddress": "127.0.0.1"},
-        "responseElements": {},
-        "s3": {
-            "s3SchemaVersion": "1.0",
-            "configurationId": "test",
-            "bucket": {"name": bucket, "ownerIdentity": {"principalId": "TEST"}, "arn": f"arn:aws:s3:::{bucket}"},
-            "object": obj,
-        },
-    }
+    return s3_record(bucket, key, name=name, etag=etag, size=size, sequencer=sequencer, event_time=event_time)
 
 
 def sns_event(*records: dict[str, Any], message: str | None = None) -> dict[str, Any]:
     """The SNS-triggered Lambda event wrapping an S3 event (or a raw message)."""
-    body = message if message is not None else json.dumps({"Records": list(records)})
-    return {
-        "Records": [
-            {
-                "EventSource": "aws:sns",
-                "EventVersion": "1.0",
-                "EventSubscriptionArn": "arn:aws:sns:us-east-1:123456789012:t:s",
-                "Sns": {
-                    "Type": "Notification",
-                    "MessageId": str(uuid.uuid4()),
-                    "TopicArn": "arn:aws:sns:us-east-1:123456789012:t",
-                    "Subject": None,
-                    "Message": body,
-                    "Timestamp": "2026-11-25T09:00:00.000Z",
-                    "SignatureVersion": "1",
-                    "Signature": "x",
-                    "SigningCertUrl": "x",
-                    "UnsubscribeUrl": "x",
-                    "MessageAttributes": {},
-                },
-            }
-        ]
-    }
+    from pagesearch.lambda_local import sns_event as wrap
+
+    return wrap(*records, message=message)
 
 
 def words_of(text: str) -> list[str]:

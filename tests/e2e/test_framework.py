@@ -63,7 +63,7 @@ def test_invoke_local_runs_both_functions_on_the_sample_events(stack_env: dict[s
     indexer = returned(sls("invoke", "local", "-f", "indexer", "-p", "events/indexer.json", env=stack_env).stdout)
     assert indexer["pages"][0]["status"] == "indexed" and indexer["pages"][0]["lines"] == page["stats"]["lines"]
     from lib.opensearch import client
-    from lib.search import search
+    from lib.search.query import search
 
     hits = search(client(stack_env["OPENSEARCH_URL"]), stack_env["OPENSEARCH_INDEX"], '"lazy fox"')
     assert hits["total"] >= 3 and hits["hits"][0]["book"] == "samples"
@@ -75,7 +75,7 @@ def test_package_offline_gives_linux_artifacts_for_the_lambda_python(tmp_path: P
     sls("package", "--package", str(tmp_path / "out"), env=env)
     out = tmp_path / "out"
     code = zipfile.ZipFile(out / "pagesearch.zip").namelist()
-    assert "handlers/ocr.py" in code and "lib/ocr_flow.py" in code and "schema/page.schema.json" in code
+    assert "handlers/ocr.py" in code and "lib/ocr/flow.py" in code and "lib/notifications.json" in code and "schema/page.schema.json" in code
     assert not [n for n in code if n.startswith(("tests/", "node_modules/", ".venv/", "layers/", "bench/"))]
     deps = zipfile.ZipFile(out / "pythonDeps.zip").namelist()
     assert any(n.startswith("python/PIL/_imaging.cpython-312-x86_64-linux-gnu") for n in deps), "Pillow for Python 3.12"
@@ -87,4 +87,6 @@ def test_package_offline_gives_linux_artifacts_for_the_lambda_python(tmp_path: P
     assert "bin/tesseract" in layer
     template = json.loads((out / "cloudformation-template-update-stack.json").read_text())
     ocr = template["Resources"]["OcrLambdaFunction"]["Properties"]
-    assert ocr["Runtime"] == "python3.12" and ocr["Environment"]["Variables"]["OMP_THREAD_LIMIT"] == "1"
+    assert ocr["Runtime"] == "python3.12"
+    # The thread limit has one home, lib.settings (tested through the handler in test_ocr_function.py).
+    assert "OMP_THREAD_LIMIT" not in ocr["Environment"]["Variables"]

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from pagesearch import lambda_local
 from tests.chaos import ChaosProxy
 from tests.conftest import RESULTS_BUCKET, SAMPLES, ocr_page_json, s3_event, words_of
 
@@ -15,11 +16,7 @@ pytestmark = pytest.mark.integration
 
 
 def invoke(event: dict[str, Any]) -> dict[str, Any]:
-    import handlers.indexer
-    from pagesearch.dispatcher import LambdaContext
-
-    handlers.indexer.SETTINGS = handlers.indexer.Settings.from_env()
-    return handlers.indexer.handler(event, LambdaContext("pagesearch-test-indexer"))
+    return lambda_local.invoke("indexer", event, stage="test")
 
 
 def put_page(
@@ -39,7 +36,7 @@ def put_page(
 
 def search(settings: Any, query: str, **kwargs: Any) -> dict[str, Any]:
     from lib.opensearch import client
-    from lib.search import search as run
+    from lib.search.query import search as run
 
     return run(client(settings.opensearch_url), settings.opensearch_index, query, **kwargs)
 
@@ -66,7 +63,7 @@ def library(s3: Any, settings: Any, page_json_cache: dict[str, Any], tesseract: 
 
 
 def first_line_with(document: dict[str, Any], word: str) -> dict[str, Any]:
-    from lib.page import iter_lines
+    from lib.page_json import iter_lines
 
     return next(line for _, _, line in iter_lines(document["blocks"]) if word in line["text"].split())
 
@@ -153,9 +150,9 @@ def test_reindex_with_fewer_lines_removes_the_rest(library: dict[str, Any], s3: 
 
 
 def test_replacing_writes_new_lines_before_removing_old_ones() -> None:
-    from lib.events import SourceStamp
-    from lib.search_index import page_docs as build
-    from lib.search_index import replace_actions
+    from lib.index.documents import index_documents as build
+    from lib.index.documents import replace_actions
+    from lib.versions import SourceVersion
     from tests.conftest import ocr_page_json as _unused  # noqa: F401 - keeps imports uniform
 
     document = {
@@ -183,7 +180,7 @@ def test_replacing_writes_new_lines_before_removing_old_ones() -> None:
             }
         ],
     }
-    docs = build(document, SourceStamp("b/1.json", "t"), "2026-11-25T00:00:00Z")
+    docs = build(document, SourceVersion("b/1.json", "t"), "2026-11-25T00:00:00Z")
     actions = list(replace_actions(docs, {"high_water": 5, "lines": 5}))
     ops = [a["_op_type"] for a in actions]
     assert ops == ["index", "delete", "delete", "delete", "delete", "index"]
@@ -243,8 +240,8 @@ def test_refresh_is_asked_for_where_it_is_needed_and_nowhere_else(
     bill every invocation up to a second); a caller that waits for pages and
     then searches (pagesearch ingest) refreshes once.
     """
+    from lib.index.store import make_searchable
     from lib.opensearch import client
-    from lib.search_index import make_searchable
 
     document = ocr_page_json(page_json_cache, SAMPLES / "phototest.tif", book="refresh", page="0001")
     invoke(put_page(s3, document))

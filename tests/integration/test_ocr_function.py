@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from pagesearch import lambda_local
+from pagesearch.text_metrics import cer
 from tests.conftest import (
     PAGES_BUCKET,
     RESULTS_BUCKET,
     ROOT,
     SAMPLES,
-    cer,
     evaluation_pages,
     ground_truth,
     s3_event,
@@ -28,11 +29,7 @@ SCHEMA = json.loads((ROOT / "schema" / "page.schema.json").read_text())
 
 
 def invoke(event: dict[str, Any]) -> dict[str, Any]:
-    import handlers.ocr
-    from pagesearch.dispatcher import LambdaContext
-
-    handlers.ocr.SETTINGS = handlers.ocr.Settings.from_env()
-    return handlers.ocr.handler(event, LambdaContext("pagesearch-test-ocr"))
+    return lambda_local.invoke("ocr", event, stage="test")
 
 
 def upload(s3: Any, key: str, data: bytes) -> dict[str, Any]:
@@ -100,7 +97,7 @@ def test_text_is_as_good_as_plain_tesseract(image: Path, s3: Any, tesseract: str
 
 
 def _lines(page: dict[str, Any]) -> list[tuple[int, int, dict[str, Any]]]:
-    from lib.page import iter_lines
+    from lib.page_json import iter_lines
 
     return list(iter_lines(page["blocks"]))
 
@@ -208,3 +205,29 @@ def _png_of(path: Path) -> bytes:
     out = io.BytesIO()
     Image.open(path).save(out, format="PNG")
     return out.getvalue()
+
+
+def test_tesseract_runs_with_one_thread_unless_configured(
+    s3: Any, tesseract: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OMP_THREAD_LIMIT has one home (lib.settings): unset, Tesseract still gets one thread."""
+    seen = tmp_path / "threads.log"
+    wrapper = tmp_path / "tesseract"
+    wrapper.write_text(f'#!/bin/sh\necho "${{OMP_THREAD_LIMIT-unset}}" >> {seen}\nexec {tesseract} "$@"\n')
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("TESSERACT_CMD", str(wrapper))
+    monkeypatch.delenv("OMP_THREAD_LIMIT", raising=False)
+    data = (SAMPLES / "phototest.tif").read_bytes()
+    assert invoke(sns_event(upload(s3, "threads/0001.tif", data)))["pages"][0]["status"] == "ocr"
+    monkeypatch.setenv("OMP_THREAD_LIMIT", "2")
+    assert invoke(sns_event(upload(s3, "threads/0002.tif", data)))["pages"][0]["status"] == "ocr"
+    # The first line is `tesseract --version`, once per container and binary.
+    assert seen.read_text().split()[-2:] == ["1", "2"]
+
+
+def test_a_bad_setting_is_a_configuration_error_naming_it(s3: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lib.settings import ConfigError
+
+    monkeypatch.setenv("TESSERACT_PSM", "7x")
+    with pytest.raises(ConfigError, match="TESSERACT_PSM='7x' is not one of 1, 3, 4, 6, 11, 12"):
+        invoke(sns_event(upload(s3, "b/0001.tif", b"irrelevant")))

@@ -57,7 +57,7 @@ class Notifications:
 
     def ocr_events(self) -> list[dict[str, Any]]:
         """The SNS-triggered Lambda events the OCR function gets for what S3 emitted since the last call."""
-        from pagesearch.dispatcher import lambda_event
+        from pagesearch.lambda_local import from_queue
 
         events = []
         for body in self._drain(self.ocr_queue):
@@ -66,7 +66,7 @@ class Notifications:
             if "Records" not in message:
                 continue  # the s3:TestEvent of the notification set-up
             envelope["Message"] = json.dumps(self._stamp(message))
-            events.append(lambda_event("ocr", json.dumps(envelope)))
+            events.append(from_queue("ocr", json.dumps(envelope)))
         return events
 
     def index_events(self) -> list[dict[str, Any]]:
@@ -83,7 +83,7 @@ def wire(s3: Any, flavour: str = "aws") -> Notifications:
     """Topic, queues and bucket notifications on moto's in-process S3, as stack.provision does on moto_server."""
     import boto3
 
-    from lib.keys import IMAGE_SUFFIXES, RESULT_SUFFIX
+    from pagesearch.stack import notification_configuration
 
     sns, sqs = boto3.client("sns"), boto3.client("sqs")
     topic = sns.create_topic(Name="pages-topic")["TopicArn"]
@@ -95,33 +95,11 @@ def wire(s3: Any, flavour: str = "aws") -> Notifications:
             sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"],
         )
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queues["ocr"][1])
-    suffixes = sorted({s for suffix in IMAGE_SUFFIXES for s in (suffix, suffix.upper())})
     s3.put_bucket_notification_configuration(
-        Bucket=PAGES_BUCKET,
-        NotificationConfiguration={
-            "TopicConfigurations": [
-                {
-                    "TopicArn": topic,
-                    "Events": [event],
-                    "Filter": {"Key": {"FilterRules": [{"Name": "suffix", "Value": suffix}]}},
-                }
-                for suffix in suffixes
-                for event in ("s3:ObjectCreated:*", "s3:ObjectRemoved:*")
-            ]
-        },
+        Bucket=PAGES_BUCKET, NotificationConfiguration=notification_configuration("pages", topic)
     )
     s3.put_bucket_notification_configuration(
-        Bucket=RESULTS_BUCKET,
-        NotificationConfiguration={
-            "QueueConfigurations": [
-                {
-                    "QueueArn": queues["index"][1],
-                    "Events": [event],
-                    "Filter": {"Key": {"FilterRules": [{"Name": "suffix", "Value": RESULT_SUFFIX}]}},
-                }
-                for event in ("s3:ObjectCreated:*", "s3:ObjectRemoved:*")
-            ]
-        },
+        Bucket=RESULTS_BUCKET, NotificationConfiguration=notification_configuration("results", queues["index"][1])
     )
     notifications = Notifications(
         s3=s3, flavour=flavour, sqs=sqs, ocr_queue=queues["ocr"][0], index_queue=queues["index"][0]

@@ -14,6 +14,7 @@ from typing import Any
 
 from PIL import Image
 
+from pagesearch.lambda_local import invoke
 from tests.conftest import RESULTS_BUCKET, SAMPLES
 
 # S3's own limits, which moto does not enforce: checked on everything the functions write.
@@ -23,19 +24,11 @@ PHOTOTEST = SAMPLES / "phototest.tif"
 
 
 def invoke_ocr(event: Any) -> dict[str, Any]:
-    import handlers.ocr
-    from pagesearch.dispatcher import LambdaContext
-
-    handlers.ocr.SETTINGS = handlers.ocr.Settings.from_env()
-    return handlers.ocr.handler(event, LambdaContext("pagesearch-test-ocr"))
+    return invoke("ocr", event, stage="test")
 
 
 def invoke_indexer(event: Any) -> dict[str, Any]:
-    import handlers.indexer
-    from pagesearch.dispatcher import LambdaContext
-
-    handlers.indexer.SETTINGS = handlers.indexer.Settings.from_env()
-    return handlers.indexer.handler(event, LambdaContext("pagesearch-test-indexer"))
+    return invoke("indexer", event, stage="test")
 
 
 def emf_metrics(stdout: str) -> dict[str, float]:
@@ -129,12 +122,12 @@ def small_good_page() -> bytes:
 
 
 def words(document: dict[str, Any]) -> list[str]:
-    from lib.page import iter_lines
+    from lib.page_json import iter_lines
 
     return [w["text"] for _, _, line in iter_lines(document["blocks"]) for w in line["words"]]
 
 
 def word_boxes(document: dict[str, Any], text: str) -> list[list[int]]:
-    from lib.page import iter_lines
+    from lib.page_json import iter_lines
 
     return [w["bbox"] for _, _, line in iter_lines(document["blocks"]) for w in line["words"] if w["text"] == text]

@@ -30,7 +30,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from tests.conftest import PAGES_BUCKET, RESULTS_BUCKET, ROOT, SAMPLES, cer, s3_event, sns_event
+from pagesearch.text_metrics import cer
+from tests.conftest import PAGES_BUCKET, RESULTS_BUCKET, ROOT, SAMPLES, s3_event, sns_event
 from tests.reliability.support import (
     PHOTOTEST,
     assert_failure_record,
@@ -211,7 +212,7 @@ def reads_first_frame_only(document: dict[str, Any]) -> None:
 def boxes_in_displayed_orientation(document: dict[str, Any]) -> None:
     """Sizes and word boxes are those of the page as displayed, matching the upright page's own OCR."""
     from lib.keys import PageRef
-    from lib.ocr_flow import ocr_document
+    from lib.ocr.flow import ocr_document
     from lib.settings import Settings
 
     reads_phototest(document)
@@ -231,7 +232,7 @@ def boxes_in_displayed_orientation(document: dict[str, Any]) -> None:
 
 def hundred_megapixels_read_at_full_size(document: dict[str, Any]) -> None:
     """OCR'd as it is: no downscale, so the boxes are in the scan's own pixels."""
-    from lib.page import iter_lines
+    from lib.page_json import iter_lines
 
     image = document["image"]
     assert image["width"] * image["height"] > 95_000_000 and image["dpi"] == 1200
@@ -755,8 +756,9 @@ def test_index_case(
     tesseract: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    from lib.index.documents import page_id
+    from lib.index.store import get_page_record
     from lib.opensearch import client
-    from lib.search_index import get_page_doc, page_id
     from tests.conftest import ocr_page_json
 
     document = ocr_page_json(page_json_cache, PHOTOTEST, book="good", page="0001")
@@ -782,12 +784,12 @@ def test_index_case(
         book, _, name = case.key.rpartition("/")
         assert_failure_record(s3, stage="index", key=case.key, reason=case.reason, book=book, page=name[:-5])
         assert failures == 1
-        assert get_page_doc(os_client, settings.opensearch_index, page_id(book, name[:-5])) is None
+        assert get_page_record(os_client, settings.opensearch_index, page_id(book, name[:-5])) is None
     elif case.outcome == "skipped":
         assert case.reason in statuses[case.key]["detail"] and failures == 0 and failure_records(s3) == []
     else:
         assert failures == 0 and failure_records(s3) == []
-        page_doc = get_page_doc(os_client, settings.opensearch_index, page_id("corpus", "0010"))
+        page_doc = get_page_record(os_client, settings.opensearch_index, page_id("corpus", "0010"))
         assert page_doc is not None and page_doc["lines"] == 0
 
 
@@ -828,7 +830,8 @@ def indexed_phototest(
 
 def test_search_input_is_text_never_syntax(indexed_phototest: Any, settings: Any) -> None:
     from lib.opensearch import client
-    from lib.search import QueryError, search
+    from lib.search.query import search
+    from lib.search.syntax import QueryError
 
     outcomes = {}
     for query, expected in HOSTILE_QUERIES:

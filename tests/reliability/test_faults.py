@@ -65,7 +65,7 @@ def page_documents(settings: Any) -> list[dict[str, Any]]:
 
 def assert_exactly(settings: Any, document: dict[str, Any]) -> None:
     """The index holds this page and only it: lines 1..n once each, in order, and its page document."""
-    from lib.page import iter_lines
+    from lib.page_json import iter_lines
 
     docs = page_documents(settings)
     assert len({d["_id"] for d in docs}) == len(docs), "duplicate documents"

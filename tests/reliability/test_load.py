@@ -51,7 +51,7 @@ def test_300_uploads_at_once_end_as_300_searchable_pages(
     import boto3
 
     from lib.opensearch import client as opensearch_client
-    from lib.search import search
+    from lib.search.query import search
     from pagesearch import stack
 
     monkeypatch.setenv("PAGESEARCH_STATE_DIR", str(tmp_path / "stack"))

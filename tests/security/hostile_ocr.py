@@ -9,18 +9,15 @@ settings change per case (a missing language, a one-second timeout).
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import os
 import random
 import sys
 import tempfile
-import uuid
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
-from urllib.parse import quote_plus
 
 from PIL import Image, ImageDraw
 
@@ -97,62 +94,33 @@ def content(kind: str) -> bytes:
     raise ValueError(kind)
 
 
-def _s3_record(key: str, etag: str) -> dict[str, Any]:
-    return {
-        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
-        "eventTime": "2026-11-25T09:00:00.000Z", "eventName": "ObjectCreated:Put",
-        "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": PAGES_BUCKET, "arn": f"arn:aws:s3:::{PAGES_BUCKET}"},
-               # S3 sends keys URL-encoded with '+' for spaces.
-               "object": {"key": quote_plus(key, safe="/"), "size": 1, "eTag": etag,
-                          "sequencer": "0062A1B2C3D4E5F601"}},
-    }  # fmt: skip
-
-
-def _sns_event(record: dict[str, Any]) -> dict[str, Any]:
-    return {"Records": [{
-        "EventSource": "aws:sns", "EventVersion": "1.0",
-        "Sns": {"Type": "Notification", "MessageId": str(uuid.uuid4()), "Message": json.dumps({"Records": [record]}),
-                "Timestamp": "2026-11-25T09:00:00.000Z", "TopicArn": "arn:aws:sns:us-east-1:123456789012:pages"},
-    }]}  # fmt: skip
-
-
-@dataclass(frozen=True)
-class _Context:
-    """What Powertools reads from a Lambda context."""
-
-    function_name: str = "pagesearch-test-ocr"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:pagesearch-test-ocr"
-    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
-
-
 def run(tesseract: str) -> list[dict[str, Any]]:
     """Upload every case, deliver its SNS event to the OCR handler; report what each left in S3."""
     from moto import mock_aws
 
     from lib import storage
     from lib.keys import failure_key, page_ref_from_key
-    from lib.settings import Settings
+    from pagesearch.lambda_local import invoke, s3_record, sns_event
 
-    base = dataclasses.replace(Settings.from_env(), pages_bucket=PAGES_BUCKET, results_bucket=RESULTS_BUCKET,
-                               tesseract_cmd=tesseract, ocr_lang="eng")  # fmt: skip
+    # The function reads its settings from the environment at each invocation, as in Lambda.
+    base = {"PAGES_BUCKET": PAGES_BUCKET, "RESULTS_BUCKET": RESULTS_BUCKET, "TESSERACT_CMD": tesseract,
+            "OCR_LANG": "eng", "TESSERACT_TIMEOUT": "240"}  # fmt: skip
     per_case = {
         "ok": base,
-        "nolang": dataclasses.replace(base, ocr_lang="zz_no_such_language"),
-        "timeout": dataclasses.replace(base, tesseract_timeout=1),
+        "nolang": {**base, "OCR_LANG": "zz_no_such_language"},
+        "timeout": {**base, "TESSERACT_TIMEOUT": "1"},
     }
     storage.s3_client.cache_clear()
     report = []
+    saved = {name: os.environ.get(name) for name in base}
     with mock_aws():
-        import handlers.ocr
-
         s3 = storage.s3_client()
         s3.create_bucket(Bucket=PAGES_BUCKET)
         s3.create_bucket(Bucket=RESULTS_BUCKET)
         for case in CASES:
             etag = s3.put_object(Bucket=PAGES_BUCKET, Key=case.key, Body=content(case.content))["ETag"].strip('"')
-            handlers.ocr.SETTINGS = per_case[case.settings]
-            returned = handlers.ocr.handler(_sns_event(_s3_record(case.key, etag)), _Context())
+            os.environ.update(per_case[case.settings])
+            returned = invoke("ocr", sns_event(s3_record(PAGES_BUCKET, case.key, etag=etag)), stage="test")
             results = set(storage.list_keys(RESULTS_BUCKET))
             try:
                 result_key: str | None = page_ref_from_key(case.key).result_key
@@ -170,6 +138,11 @@ def run(tesseract: str) -> list[dict[str, Any]]:
                 "result_written": result_key in results,
                 "failure_source_key": record["source"]["key"] if record else None,
             })  # fmt: skip
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     storage.s3_client.cache_clear()
     return report
 

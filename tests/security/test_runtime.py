@@ -204,10 +204,10 @@ def test_tesseract_too_writes_only_private_temporary_files(tmp_path: Path, tesse
 @pytest.mark.integration
 def test_tmp_is_empty_after_50_invocations_of_success_and_failure(private_tmp: Path, tesseract: str) -> None:
     """A warm Lambda runs many pages in one /tmp: whatever happens, each leaves nothing behind."""
-    from lib.images import ImageRejected
     from lib.keys import PageRef
-    from lib.ocr import OcrFailed
-    from lib.ocr_flow import ocr_document
+    from lib.ocr.flow import ocr_document
+    from lib.ocr.images import ImageRejected
+    from lib.ocr.tesseract import OcrFailed
     from lib.settings import Settings
 
     base = dataclasses.replace(Settings.from_env(), tesseract_cmd=tesseract, ocr_lang="eng")
@@ -316,13 +316,15 @@ def _user_text_slot(path: tuple[str, ...]) -> bool:
 @pytest.fixture(scope="module")
 def reference_body() -> dict[str, Any]:
     """A body of every shape (word, phrase, exclusion, book): its keys and fixed values are the allowed ones."""
-    from lib.search import build_query, parse_query
+    from lib.search.query import build_query
+    from lib.search.syntax import parse_query
 
     return build_query(parse_query('whale "call me" -ship -"the sea"'), book="moby-dick", limit=10)
 
 
 def test_user_input_only_reaches_match_clauses_and_sizes_are_capped(reference_body: dict[str, Any]) -> None:
-    from lib.search import MAX_LIMIT, QueryError, build_query, parse_query
+    from lib.search.query import MAX_LIMIT, build_query
+    from lib.search.syntax import QueryError, parse_query
 
     allowed_keys = {p[-1] for p, v in _walk(reference_body) if v is None}
     fixed_values = {json.dumps(v) for p, v in _walk(reference_body) if v is not None and not _user_text_slot(p)}
@@ -353,7 +355,7 @@ def test_user_input_only_reaches_match_clauses_and_sizes_are_capped(reference_bo
 
 
 def test_empty_and_symbol_only_input_is_refused_with_query_error() -> None:
-    from lib.search import QueryError, parse_query
+    from lib.search.syntax import QueryError, parse_query
 
     for text in ["", "   ", '"', '""', "-", "- -", "&&", "||", "()", "*", "\\", "\x00"]:
         with pytest.raises(QueryError):
@@ -366,8 +368,9 @@ def test_nasty_queries_against_a_real_opensearch_api_raise_only_query_error(
 ) -> None:
     from opensearchpy import OpenSearch
 
-    from lib.search import QueryError, search
-    from lib.search_index import ensure_index
+    from lib.index.store import ensure_index
+    from lib.search.query import search
+    from lib.search.syntax import QueryError
 
     client = OpenSearch(hosts=[opensearch_url], timeout=30)
     ensure_index(client, index_name)

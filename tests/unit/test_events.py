@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from lib.events import BadMessage, ObjectEvent, SourceStamp, parse_event
+from lib.events import BadMessage, ObjectEvent, parse_event
+from lib.versions import SourceVersion
 from tests.conftest import ROOT, s3_event, sns_event
 
 EVENTS = ROOT / "events"
@@ -78,16 +79,16 @@ def test_removed_event_has_no_size_or_etag() -> None:
 
 
 def test_sequencers_of_one_key_order_events_and_time_orders_other_keys() -> None:
-    older = SourceStamp(key="b/1.jpg", event_time="2026-01-01T00:00:02.000Z", sequencer="00AA")
-    newer = SourceStamp(key="b/1.jpg", event_time="2026-01-01T00:00:01.000Z", sequencer="00AB")
+    older = SourceVersion(key="b/1.jpg", event_time="2026-01-01T00:00:02.000Z", sequencer="00AA")
+    newer = SourceVersion(key="b/1.jpg", event_time="2026-01-01T00:00:01.000Z", sequencer="00AB")
     assert older.older_than(newer) and not newer.older_than(older)
     # Different lengths compare as numbers, not as strings.
-    assert SourceStamp("k", "t", "FF").older_than(SourceStamp("k", "t", "0100"))
-    jpg = SourceStamp(key="b/1.jpg", event_time="2026-01-01T00:00:01.000Z", sequencer="FFFF")
-    png = SourceStamp(key="b/1.png", event_time="2026-01-01T00:00:05.000Z", sequencer="0001")
+    assert SourceVersion("k", "t", "FF").older_than(SourceVersion("k", "t", "0100"))
+    jpg = SourceVersion(key="b/1.jpg", event_time="2026-01-01T00:00:01.000Z", sequencer="FFFF")
+    png = SourceVersion(key="b/1.png", event_time="2026-01-01T00:00:05.000Z", sequencer="0001")
     assert jpg.older_than(png)
     # A local S3 repeating one sequencer falls back to time.
-    assert SourceStamp("k", "2026-01-01T00:00:01Z", "AA").older_than(SourceStamp("k", "2026-01-01T00:00:02Z", "AA"))
+    assert SourceVersion("k", "2026-01-01T00:00:01Z", "AA").older_than(SourceVersion("k", "2026-01-01T00:00:02Z", "AA"))
 
 
 def test_events_folder_holds_only_valid_json() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from lib.images import ImageRejected, page_image
+from lib.ocr.images import ImageRejected, page_image
 
 OPTS = {"max_pixels": 50_000_000, "default_dpi": 300}
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lib.page import iter_lines, page_text, parse_tsv
+from lib.page_json import iter_lines, page_text, parse_tsv
 
 HEADER = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext"
 

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from lib.search import MAX_LIMIT, QueryError, build_query, format_hit, parse_query
+from lib.search.query import MAX_LIMIT, build_query, format_hit
+from lib.search.syntax import QueryError, parse_query
 
 
 def test_words_phrases_and_exclusions() -> None:

@@ -16,18 +16,9 @@ import signal
 from dataclasses import dataclass
 from functools import lru_cache
 
-# OpenMP threads make Tesseract several times slower on Lambda's fractional
-# vCPUs (DESIGN.md): one thread per process, whatever the layer or shell says.
-os.environ["OMP_THREAD_LIMIT"] = os.environ.get("OMP_THREAD_LIMIT") or "1"
+import pytesseract
 
 LAYER_TESSERACT = "/opt/bin/tesseract"
-# Tesseract's default: automatic page segmentation, multi-column aware, no
-# orientation detection. TESSERACT_PSM=1 adds orientation and script detection
-# in the same run, so upside-down and sideways pages are read, at about +0.6 s
-# a page (measured on 2 cores: +28 % on a 300 dpi book page, +180 % on a small
-# one); docs/reliability.md has the figures.
-PSM = 3
-ALLOWED_PSM = {1, 3, 4, 6, 11, 12}
 _STDERR_CHARS = 500
 
 
@@ -61,21 +52,9 @@ def tesseract_cmd(configured: str | None = None) -> str:
     )
 
 
-def page_segmentation_mode() -> int:
-    """TESSERACT_PSM when set to a page-level mode, else 3 (read at each call: tests and CLI may change it)."""
-    value = os.environ.get("TESSERACT_PSM", "").strip()
-    if not value:
-        return PSM
-    if not value.isdigit() or int(value) not in ALLOWED_PSM:
-        raise TesseractMissing(f"TESSERACT_PSM={value!r} is not one of {sorted(ALLOWED_PSM)}")
-    return int(value)
-
-
 @lru_cache(maxsize=4)
 def tesseract_version(cmd: str) -> str:
     """``tesseract --version`` once per container, not once per page."""
-    import pytesseract
-
     pytesseract.pytesseract.tesseract_cmd = cmd
     try:
         return f"tesseract {pytesseract.get_tesseract_version()}"
@@ -90,16 +69,17 @@ def _signal_name(status: int) -> str:
         return f"signal {-status}"
 
 
-def run_tesseract(path: str, *, lang: str, dpi: int, timeout: int, cmd: str) -> OcrOutput:
+def run_tesseract(path: str, *, lang: str, dpi: int, psm: int, threads: int, timeout: int, cmd: str) -> OcrOutput:
     """One Tesseract run over the image file at ``path``; returns its TSV.
 
     OcrFailed when Tesseract exits with an error, is killed (out of memory),
     or runs past ``timeout`` seconds.
     """
-    import pytesseract  # imported here: the indexer shares lib/ and never needs it
-
     engine = tesseract_version(cmd)
-    psm = page_segmentation_mode()
+    # pytesseract starts Tesseract with this process's environment, and OpenMP
+    # reads its thread limit from there: several threads are several times
+    # slower on Lambda's fractional vCPUs (docs/bench.md, part 3).
+    os.environ["OMP_THREAD_LIMIT"] = str(threads)
     pytesseract.pytesseract.tesseract_cmd = cmd
     try:
         tsv = pytesseract.image_to_data(path, lang=lang, config=f"--psm {psm} --dpi {dpi}", timeout=timeout)

@@ -1,55 +1,21 @@
-"""Search: the syntax users type, the OpenSearch query it becomes, and hits with boxes.
+"""Search, the read side of the index: a parsed query becomes one OpenSearch request, its hits carry boxes.
 
-Syntax: words must all appear (in a line, or across a line and the next one
-of its paragraph); a word with one or two wrong letters still matches (OCR
-errors); ``"double quotes"`` make a phrase; ``-word`` or ``-"a phrase"``
-excludes. Everything else is literal text. User input only ever reaches
-OpenSearch as the text of ``match``/``match_phrase`` clauses, never as query
-syntax, and sizes are capped.
+A line matches on its own text (ranked first) or together with the next line
+of its paragraph (``text_pair``), so a phrase broken across two lines is
+found. Every hit carries the boxes of its matched words, mapped from the
+highlighter's marks back to the line's stored words. Sizes are capped.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
 from typing import Any
 
+from opensearchpy.exceptions import NotFoundError
+
+from lib.search.syntax import WORDCHARS, ParsedQuery, parse_query
+
 MAX_LIMIT = 100
-MAX_QUERY_CHARS = 1000
-MAX_TERMS = 32
-_TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
-_WORDCHARS = re.compile(r"\w+")
 _EM = "<em>"
-
-
-class QueryError(ValueError):
-    """The query has nothing to search for."""
-
-
-@dataclass
-class ParsedQuery:
-    words: list[str] = field(default_factory=list)
-    phrases: list[str] = field(default_factory=list)
-    excluded: list[str] = field(default_factory=list)
-
-
-def parse_query(text: str) -> ParsedQuery:
-    """Split user input into words, quoted phrases and exclusions; an unclosed quote runs to the end."""
-    parsed = ParsedQuery()
-    for match in _TOKEN.finditer(text[:MAX_QUERY_CHARS]):
-        negated, phrase, bare = match.group(1), match.group(2), match.group(3)
-        if phrase is not None:
-            if _WORDCHARS.search(phrase):
-                (parsed.excluded if negated else parsed.phrases).append(" ".join(phrase.split()))
-        elif bare.startswith("-") and len(bare) > 1 and _WORDCHARS.search(bare):
-            parsed.excluded.append(bare[1:])
-        elif _WORDCHARS.search(bare):
-            parsed.words.append(bare)
-    if len(parsed.words) + len(parsed.phrases) > MAX_TERMS:
-        raise QueryError(f"too many terms: at most {MAX_TERMS}")
-    if not parsed.words and not parsed.phrases:
-        raise QueryError("nothing to search for: type at least one word")
-    return parsed
 
 
 def _clauses(parsed: ParsedQuery, field_name: str) -> list[dict[str, Any]]:
@@ -108,7 +74,7 @@ def _marked(highlighted: str) -> list[int]:
 
 
 def _normal(word: str) -> str:
-    return "".join(_WORDCHARS.findall(word.lower()))
+    return "".join(WORDCHARS.findall(word.lower()))
 
 
 def _fallback_marks(words: list[dict[str, Any]], parsed: ParsedQuery) -> list[int]:
@@ -161,8 +127,6 @@ def search(
     client: Any, index: str, query: str, *, book: str | None = None, limit: int = 10, offset: int = 0
 ) -> dict[str, Any]:
     """Run a user query; returns ``{"total", "hits": [...]}`` as ``pagesearch search --json`` prints it."""
-    from opensearchpy.exceptions import NotFoundError
-
     parsed = parse_query(query)
     try:
         response = client.search(index=index, body=build_query(parsed, book=book, limit=limit, offset=offset))

@@ -14,6 +14,8 @@ error rate; and the decoded pixels are released before Tesseract starts.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import io
 import os
 import struct
@@ -36,9 +38,6 @@ def _return_big_buffers_to_the_os() -> None:
     the memory target). The MALLOC_MMAP_THRESHOLD_ variable would do the same
     but Tesseract inherits it and runs 3.7% slower; mallopt affects only us.
     """
-    import contextlib
-    import ctypes
-
     with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to tune
         ctypes.CDLL("libc.so.6").mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD
 

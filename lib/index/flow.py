@@ -1,0 +1,111 @@
+"""The indexer's work for one S3 event on the results bucket: page JSON -> OpenSearch.
+
+ObjectCreated on ``BOOK/PAGE.json`` replaces the page in the index;
+ObjectRemoved removes it. An older event (S3 ``sequencer`` of the JSON key)
+never overwrites what a newer one indexed. A page JSON that cannot be read or
+fails the schema gets a failure record; OpenSearch and S3 errors raise, so
+Lambda retries until the page is complete.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+from lib import storage
+from lib.events import BadMessage, ObjectEvent
+from lib.failures import clear_failure, record_bad_message, record_object_failure
+from lib.index.documents import delete_actions, index_documents, page_id, replace_actions
+from lib.index.store import ensure_index, get_page_record, run_bulk
+from lib.keys import InvalidKey, PageRef, page_ref_from_result_key
+from lib.observability import logger
+from lib.opensearch import client as opensearch_client
+from lib.outcome import Outcome, Status
+from lib.page_json import PageInvalid, load_page_json
+from lib.settings import Settings
+from lib.versions import SourceVersion
+
+STAGE = "index"
+
+
+def process_message(item: ObjectEvent | BadMessage, settings: Settings) -> Outcome:
+    if isinstance(item, BadMessage):
+        return record_bad_message(item, results_bucket=settings.results_bucket, stage=STAGE)
+    try:
+        ref = page_ref_from_result_key(item.key)
+    except InvalidKey as exc:
+        logger.warning("not a page JSON key, ignored", extra={"key": item.key, "reason": str(exc)})
+        return Outcome.skipped(item.key, str(exc))
+    client = opensearch_client(settings.opensearch_url, timeout=settings.opensearch_timeout)
+    ensure_index(client, settings.opensearch_index)
+    version = SourceVersion.of(item.key, item.event_time, item.sequencer, item.etag)
+    previous = get_page_record(client, settings.opensearch_index, page_id(ref.book, ref.page))
+    current = SourceVersion.from_index(previous)
+    if current is not None and version.older_than(current):
+        logger.info("stale event skipped", extra={"key": item.key, "book": ref.book, "page": ref.page})
+        return Outcome.skipped(item.key, "stale event: a newer version is indexed", ref)
+    if item.removed:
+        return _remove(item, version, ref, settings, client, previous)
+    return _index(item, version, ref, settings, client, previous)
+
+
+def _index(
+    item: ObjectEvent,
+    version: SourceVersion,
+    ref: PageRef,
+    settings: Settings,
+    client: Any,
+    previous: dict[str, Any] | None,
+) -> Outcome:
+    started = time.perf_counter()
+    try:
+        obj = storage.get(item.bucket, item.key, max_bytes=settings.max_page_json_bytes)
+    except storage.ObjectMissing:
+        logger.info("page JSON gone before indexing", extra={"key": item.key, "book": ref.book, "page": ref.page})
+        return Outcome.skipped(item.key, "object no longer exists", ref)
+    except storage.ObjectTooLarge as exc:
+        return _fail(item, ref, settings, str(exc))
+    try:
+        document = load_page_json(obj.body)
+        if (document["book"], document["page"]) != (ref.book, ref.page):
+            raise PageInvalid(f"names book {document['book']!r} page {document['page']!r}, not those of its key")
+    except PageInvalid as exc:
+        return _fail(item, ref, settings, str(exc))
+    # The content read may be newer than the event: name what was read.
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+    docs = index_documents(document, version.with_etag(obj.etag), now)
+    run_bulk(client, settings.opensearch_index, list(replace_actions(docs, previous)))
+    clear_failure(settings.results_bucket, item.key)
+    outcome = Outcome(
+        key=item.key,
+        status=Status.INDEXED,
+        book=ref.book,
+        page=ref.page,
+        lines=len(docs.lines),
+        words=sum(len(d["words"]) for d in docs.lines),
+        ms=round((time.perf_counter() - started) * 1000),
+    )
+    logger.info("page indexed", extra=outcome.as_dict())
+    return outcome
+
+
+def _remove(
+    item: ObjectEvent,
+    version: SourceVersion,
+    ref: PageRef,
+    settings: Settings,
+    client: Any,
+    previous: dict[str, Any] | None,
+) -> Outcome:
+    clear_failure(settings.results_bucket, item.key)
+    if previous is None:
+        return Outcome.skipped(item.key, "page not in the index", ref)
+    actions = delete_actions(page_id(ref.book, ref.page), previous, version)
+    run_bulk(client, settings.opensearch_index, list(actions))
+    logger.info("page removed from the index", extra={"key": item.key, "book": ref.book, "page": ref.page})
+    return Outcome.deleted(item.key, ref)
+
+
+def _fail(item: ObjectEvent, ref: PageRef, settings: Settings, reason: str) -> Outcome:
+    return record_object_failure(item, results_bucket=settings.results_bucket, stage=STAGE, reason=reason, ref=ref)

@@ -1,0 +1,46 @@
+"""Where an uploaded page is in the pipeline: OCR'd, indexed, failed, or still in flight.
+
+``pagesearch ingest`` polls this for every page it uploaded; it reads only
+what the functions leave behind (the page JSON and its source version, the
+failure records, the index's page record), so it works the same against the
+local stack and AWS.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from lib import storage
+from lib.index.documents import page_id
+from lib.index.store import get_page_record
+from lib.keys import InvalidKey, failure_key, page_ref_from_key
+from lib.versions import SourceVersion
+
+
+class PageState(StrEnum):
+    INDEXED = "indexed"
+    FAILED = "failed"
+
+
+def page_state(results_bucket: str, client: Any, alias: str, key: str, etag: str) -> PageState | None:
+    """INDEXED, FAILED, or None while the upload ``key`` with ``etag`` is still being processed."""
+    failure = storage.head(results_bucket, failure_key(key))
+    if failure and failure.last_modified:
+        return PageState.FAILED
+    try:
+        ref = page_ref_from_key(key)
+    except InvalidKey:
+        return None
+    result = storage.head(results_bucket, ref.result_key)
+    held = SourceVersion.from_metadata(result.metadata) if result else None
+    if result is None or held is None or held.etag != etag:
+        return None
+    if storage.head(results_bucket, failure_key(ref.result_key)):
+        return PageState.FAILED
+    try:
+        record = get_page_record(client, alias, page_id(ref.book, ref.page))
+    except Exception:  # the index not reachable yet, or not created: still in flight
+        return None
+    indexed = SourceVersion.from_index(record)
+    return PageState.INDEXED if indexed and indexed.etag == result.etag else None
