@@ -6,9 +6,6 @@
 //  2. Skips the framework's comparison with the last deployed layer
 //     (CloudFormation DescribeStacks) when no AWS credentials are configured;
 //     with credentials it runs as usual, so deploys still reuse unchanged layers.
-//  3. Drops the DependsOn entries the framework adds for a function's custom
-//     role and log group when a Ref/GetAtt in the same resource already orders
-//     them, so cfn-lint (W3005) reports nothing and a new finding stands out.
 const { spawnSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
@@ -33,38 +30,13 @@ function run(command, args, cwd) {
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} exited with ${result.status}`);
 }
 
-// Logical ids named by Ref or Fn::GetAtt anywhere inside a value.
-function collectReferences(value, found) {
-  if (Array.isArray(value)) {
-    value.forEach((item) => collectReferences(item, found));
-  } else if (value && typeof value === 'object') {
-    for (const [key, inner] of Object.entries(value)) {
-      if (key === 'Ref' && typeof inner === 'string') found.add(inner);
-      else if (key === 'Fn::GetAtt') found.add(Array.isArray(inner) ? inner[0] : String(inner).split('.')[0]);
-      else collectReferences(inner, found);
-    }
-  }
-}
-
 class PackageOffline {
   constructor(serverless) {
     this.serverless = serverless;
     this.hooks = {
       'before:package:createDeploymentArtifacts': () => this.buildArtifacts(),
       'before:package:compileLayers': () => this.guardLayerComparison(),
-      'before:aws:package:finalize:saveServiceState': () => this.dropRedundantDependsOn(),
     };
-  }
-
-  dropRedundantDependsOn() {
-    const resources = this.serverless.service.provider.compiledCloudFormationTemplate.Resources || {};
-    for (const resource of Object.values(resources)) {
-      if (!Array.isArray(resource.DependsOn) || !resource.Properties) continue;
-      const referenced = new Set();
-      collectReferences(resource.Properties, referenced);
-      resource.DependsOn = resource.DependsOn.filter((name) => !referenced.has(name));
-      if (resource.DependsOn.length === 0) delete resource.DependsOn;
-    }
   }
 
   buildArtifacts() {
