@@ -3,6 +3,9 @@
 //  1. Builds the artifacts the functions need before packaging: the Python
 //     dependencies as Linux wheels for the Lambda runtime (build/python-deps),
 //     and the Tesseract layer (layers/tesseract) if it has not been built.
+//     The build scripts run with $PYTHON if set, else the project's
+//     .venv/bin/python when it exists (layers/build.py imports python-debian
+//     and pyelftools, which `make setup` installs there), else python3.
 //  2. Skips the framework's comparison with the last deployed layer
 //     (CloudFormation DescribeStacks) when no AWS credentials are configured;
 //     with credentials it runs as usual, so deploys still reuse unchanged layers.
@@ -24,6 +27,12 @@ function hasAwsCredentials() {
   return files.some((file) => fs.existsSync(file));
 }
 
+function buildPython(serviceDir) {
+  if (process.env.PYTHON) return process.env.PYTHON;
+  const venv = path.join(serviceDir, '.venv', 'bin', 'python');
+  return fs.existsSync(venv) ? venv : 'python3';
+}
+
 function run(command, args, cwd) {
   const result = spawnSync(command, args, { cwd, stdio: 'inherit' });
   if (result.error) throw result.error;
@@ -41,7 +50,7 @@ class PackageOffline {
 
   buildArtifacts() {
     const root = this.serverless.serviceDir;
-    const python = process.env.PYTHON || 'python3';
+    const python = buildPython(root);
     const arch = this.serverless.service.provider.architecture === 'arm64' ? 'arm64' : 'amd64';
     run(python, ['scripts/build_python_deps.py', '--arch', arch], root);
     if (!fs.existsSync(path.join(root, 'layers', 'tesseract', 'bin', 'tesseract'))) {
