@@ -7,8 +7,13 @@
 //     .venv/bin/python when it exists (layers/build.py imports python-debian
 //     and pyelftools, which `make setup` installs there), else python3.
 //  2. Skips the framework's comparison with the last deployed layer
-//     (CloudFormation DescribeStacks) when no AWS credentials are configured;
-//     with credentials it runs as usual, so deploys still reuse unchanged layers.
+//     (CloudFormation DescribeStacks) when no AWS credentials are configured,
+//     and, with credentials, when CloudFormation cannot be reached (no network:
+//     a CI job with dummy keys, a laptop on a train) or the credentials cannot
+//     be resolved. Skipping costs at most a re-upload of an unchanged layer;
+//     any other error (access denied, throttling) still fails the command, and
+//     a reachable account is compared as usual, so deploys reuse unchanged
+//     layers.
 const { spawnSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
@@ -25,6 +30,51 @@ function hasAwsCredentials() {
     env.AWS_CONFIG_FILE || path.join(os.homedir(), '.aws', 'config'),
   ];
   return files.some((file) => fs.existsSync(file));
+}
+
+// A reachable CloudFormation answers DescribeStacks in about a second; without
+// a deadline the SDK retries a silent endpoint 5 times with a 120 s socket
+// timeout each, and the package would appear to hang.
+const COMPARISON_TIMEOUT_MS = 10000;
+// What Node.js reports when a request never got an answer: the DNS and socket
+// codes the AWS SDK itself classifies as network errors. (SDK v2 said
+// "Inaccessible host"; osls 4 uses v3, which passes these codes through.)
+const NETWORK_ERROR_CODES = new Set([
+  'ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH',
+]);
+// osls turns an unknown profile or an empty provider chain into these codes.
+const CREDENTIALS_ERROR_CODES = new Set(['AWS_CREDENTIALS_NOT_FOUND', 'UNRECOGNIZED_AWS_PROFILE']);
+
+function firstSentence(message) {
+  return String(message).split('\n')[0].split('. ')[0];
+}
+
+// Why the comparison could not run, or null when the error is CloudFormation's
+// own answer (or a bug) and must not be hidden. The SDK may wrap the cause.
+function unreachable(error) {
+  for (let cause = error, depth = 0; cause && depth < 5; cause = cause.cause, depth += 1) {
+    if (cause.name === 'AbortError') {
+      return `CloudFormation did not answer within ${COMPARISON_TIMEOUT_MS / 1000} s`;
+    }
+    if (NETWORK_ERROR_CODES.has(cause.code) || cause.name === 'TimeoutError' ||
+        /Inaccessible host/.test(cause.message)) {
+      return `CloudFormation not reachable (${firstSentence(cause.message)})`;
+    }
+    if (CREDENTIALS_ERROR_CODES.has(cause.code) || cause.name === 'CredentialsProviderError' ||
+        String(cause.code).startsWith('AWS_SSO_LOGIN_')) {
+      return `AWS credentials not usable (${firstSentence(cause.message)})`;
+    }
+  }
+  return null;
+}
+
+// The abort cancels the retries and the socket too, so nothing keeps the
+// process waiting after packaging.
+function withDeadline(client) {
+  const send = client.send.bind(client);
+  client.send = (command, options = {}) =>
+    send(command, { abortSignal: AbortSignal.timeout(COMPARISON_TIMEOUT_MS), ...options });
+  return client;
 }
 
 function buildPython(serviceDir) {
@@ -62,13 +112,32 @@ class PackageOffline {
   }
 
   guardLayerComparison() {
-    if (hasAwsCredentials()) return;
     const compiler = this.serverless.pluginManager.plugins.find(
       (plugin) => typeof plugin.compareWithLastLayer === 'function'
     );
     if (!compiler) return;
+    const skipped = (why, layerName) =>
+      this.serverless.cli.log(`${why}: layer ${layerName} not compared with the last deployment.`);
+    if (!hasAwsCredentials()) {
+      compiler.compareWithLastLayer = async (layerName) => skipped('No AWS credentials', layerName);
+      return;
+    }
+    // The layer compiler has a CloudFormation client of its own, used for
+    // nothing else: the deadline does not reach the deploy's requests.
+    if (typeof compiler.getCloudFormationClient === 'function') {
+      const getClient = compiler.getCloudFormationClient.bind(compiler);
+      let client;
+      compiler.getCloudFormationClient = () => (client ||= getClient().then(withDeadline));
+    }
+    const compare = compiler.compareWithLastLayer.bind(compiler);
     compiler.compareWithLastLayer = async (layerName) => {
-      this.serverless.cli.log(`No AWS credentials: layer ${layerName} not compared with the last deployment.`);
+      try {
+        return await compare(layerName);
+      } catch (error) {
+        const why = unreachable(error);
+        if (!why) throw error;
+        return skipped(why, layerName);
+      }
     };
   }
 }
