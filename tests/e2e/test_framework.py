@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import zipfile
 from collections.abc import Iterator
@@ -69,13 +70,27 @@ def test_invoke_local_runs_both_functions_on_the_sample_events(stack_env: dict[s
     assert hits["total"] >= 3 and hits["hits"][0]["book"] == "samples"
 
 
-def test_package_offline_gives_linux_artifacts_for_the_lambda_python(tmp_path: Path) -> None:
+def package_env(home: Path, **extra: str) -> dict[str, str]:
+    """No AWS variable from the developer's shell and an empty HOME: no credentials unless `extra` gives some."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(HOME=str(tmp_path), SLS_TELEMETRY_DISABLED="1", PATH=f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}")
-    sls("package", "--package", str(tmp_path / "out"), env=env)
+    env.update(HOME=str(home), SLS_TELEMETRY_DISABLED="1", PATH=f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}")
+    env.update(extra)
+    return env
+
+
+def not_compared(output: str) -> list[str]:
+    return sorted(line for line in output.splitlines() if line.endswith("not compared with the last deployment."))
+
+
+def test_package_offline_gives_linux_artifacts_for_the_lambda_python(tmp_path: Path) -> None:
+    result = sls("package", "--package", str(tmp_path / "out"), env=package_env(tmp_path))
+    assert not_compared(result.stderr) == [
+        f"No AWS credentials: layer {layer} not compared with the last deployment."
+        for layer in ("pythonDeps", "tesseract")
+    ]
     out = tmp_path / "out"
     code = zipfile.ZipFile(out / "pagesearch.zip").namelist()
-    assert "handlers/ocr.py" in code and "lib/ocr/flow.py" in code and "lib/notifications.json" in code and "schema/page.schema.json" in code
+    assert {"handlers/ocr.py", "lib/ocr/flow.py", "lib/notifications.json", "schema/page.schema.json"} <= set(code)
     assert not [n for n in code if n.startswith(("tests/", "node_modules/", ".venv/", "layers/", "bench/"))]
     deps = zipfile.ZipFile(out / "pythonDeps.zip").namelist()
     assert any(n.startswith("python/PIL/_imaging.cpython-312-x86_64-linux-gnu") for n in deps), "Pillow for Python 3.12"
@@ -90,3 +105,47 @@ def test_package_offline_gives_linux_artifacts_for_the_lambda_python(tmp_path: P
     assert ocr["Runtime"] == "python3.12"
     # The thread limit has one home, lib.settings (tested through the handler in test_ocr_function.py).
     assert "OMP_THREAD_LIMIT" not in ocr["Environment"]["Variables"]
+
+
+@pytest.fixture
+def cloudformation_endpoint(request: pytest.FixtureRequest) -> Iterator[str]:
+    """An endpoint CloudFormation requests cannot get an answer from, of the kind `request.param` names."""
+    if request.param == "unresolvable":
+        yield "https://cloudformation.invalid"  # .invalid never resolves (RFC 6761)
+        return
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        if request.param == "silent":
+            server.listen(16)  # the kernel accepts; nothing ever reads or answers
+        # (bound but not listening: connections are refused)
+        yield f"http://127.0.0.1:{server.getsockname()[1]}"
+
+
+@pytest.mark.parametrize(
+    ("cloudformation_endpoint", "why"),
+    [
+        ("unresolvable", "CloudFormation not reachable (getaddrinfo ENOTFOUND cloudformation.invalid)"),
+        ("refused", "CloudFormation not reachable (connect ECONNREFUSED 127.0.0.1:"),
+        ("silent", "CloudFormation did not answer within 10 s"),
+    ],
+    indirect=["cloudformation_endpoint"],
+    ids=["unresolvable", "refused", "silent"],
+)
+def test_package_with_credentials_but_no_cloudformation_skips_the_layer_comparison(
+    tmp_path: Path, cloudformation_endpoint: str, why: str
+) -> None:
+    # The endpoint stands in for "no network" on any machine: with a network,
+    # AWS itself would answer the dummy keys, an error that must propagate.
+    env = package_env(
+        tmp_path,
+        AWS_ACCESS_KEY_ID="AKIAFAKE",
+        AWS_SECRET_ACCESS_KEY="fake",
+        AWS_ENDPOINT_URL_CLOUDFORMATION=cloudformation_endpoint,
+    )
+    result = sls("package", "--package", str(tmp_path / "out"), env=env)
+    notices = not_compared(result.stderr)
+    assert all(notice.startswith(why) for notice in notices), notices
+    assert [notice.split(": layer ")[-1] for notice in notices] == [
+        f"{layer} not compared with the last deployment." for layer in ("pythonDeps", "tesseract")
+    ]
+    assert (tmp_path / "out" / "cloudformation-template-update-stack.json").exists()

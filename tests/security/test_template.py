@@ -19,6 +19,9 @@ import pytest
 from tests.security.conftest import PACKAGES, ROOT, Packaged
 
 CFN_LINT = ROOT / ".venv" / "bin" / "cfn-lint"
+# Explicit: cfn-lint would read it only from the working directory, and would
+# also merge a developer's ~/.cfnlintrc.
+CFN_LINT_CONFIG = ROOT / ".cfnlintrc.yaml"
 CHECKOV = ROOT / ".cache" / "checkov" / "bin" / "checkov"
 
 # Pseudo parameters resolved to fixed values, so ARNs compare as plain strings.
@@ -150,7 +153,12 @@ def mode(request: pytest.FixtureRequest, packages: dict[str, Packaged]) -> Packa
 
 def test_cfn_lint_reports_no_errors_or_warnings(package: Packaged) -> None:
     paths = [str(package.template_path), str(package.create_template_path)]
-    run = subprocess.run([str(CFN_LINT), "--format", "json", *paths], capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [str(CFN_LINT), "--config-file", str(CFN_LINT_CONFIG), "--format", "json", *paths],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     # The exit code is a bit mask of finding levels; the JSON says which.
     assert run.stdout.strip().startswith("["), f"cfn-lint crashed (exit {run.returncode}): {run.stderr[-2000:]}"
     findings = json.loads(run.stdout)
