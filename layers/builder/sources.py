@@ -17,7 +17,7 @@ DEFAULT_SOURCES = (
     ("http://deb.debian.org/debian", ("bookworm", "bookworm-updates")),
     ("http://deb.debian.org/debian-security", ("bookworm-security",)),
 )
-# python-debian reads the deb822 `.sources` files; the one-line format is apt's own.
+# python-debian reads the deb822 `.sources` files, but not apt's one-line `sources.list` format.
 _ONE_LINE = re.compile(r"^deb\s+(?:\[([^]]*)\]\s+)?(\S+)\s+(\S+)\s+(.*)$")
 
 
