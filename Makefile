@@ -26,11 +26,11 @@ lint: setup
 package: setup
 	npx sls package
 
-layer:
-	python3 layers/build.py --arch $(ARCH)
+layer: setup
+	$(PY) layers/build.py --arch $(ARCH)
 
-layer-lock:
-	python3 layers/build.py --relock --arch $(ARCH)
+layer-lock: setup
+	$(PY) layers/build.py --relock --arch $(ARCH)
 
 bench: setup
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-bench.txt
