@@ -96,6 +96,14 @@ def clear_failure(results_bucket: str, source_key: str) -> None:
     storage.delete(results_bucket, failure_key(source_key))
 
 
+def read_failure(results_bucket: str, source_key: str) -> dict[str, Any] | None:
+    """The failure record of an object, or None."""
+    try:
+        return json.loads(storage.get(results_bucket, failure_key(source_key), max_bytes=1024 * 1024).body)
+    except storage.ObjectMissing:
+        return None
+
+
 def list_failures(results_bucket: str) -> list[dict[str, Any]]:
     """Every failure record, oldest first."""
     records = []

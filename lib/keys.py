@@ -22,6 +22,8 @@ FAILURE_PREFIX = "failed/"
 FAILURE_SUFFIX = ".failure"
 # S3 keys are at most 1,024 bytes; a failure key adds the prefix and suffix.
 MAX_KEY_BYTES = 1024
+# The largest integer JavaScript (and so every IIIF viewer) reads exactly.
+MAX_PAGE_NUMBER = 2**53 - 1
 
 
 class InvalidKey(ValueError):
@@ -37,8 +39,17 @@ class PageRef:
 
     @property
     def page_number(self) -> int | None:
-        """The page as an integer when its name is numeric (``0042`` -> 42)."""
-        return int(self.page) if self.page.isdigit() else None
+        """The page as an integer when its name is a plain number (``0042`` -> 42), else None.
+
+        Only ASCII digits count (``str.isdigit`` also accepts ``²`` and ``①``,
+        which ``int`` refuses), and only up to 2**53 - 1, the largest integer
+        a JSON reader in JavaScript keeps exactly: an ISBN (13 digits) is a
+        page number, a 20-digit name is not.
+        """
+        if not (self.page.isascii() and self.page.isdigit()):
+            return None
+        number = int(self.page)
+        return number if number <= MAX_PAGE_NUMBER else None
 
     @property
     def result_key(self) -> str:

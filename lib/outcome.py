@@ -59,6 +59,14 @@ class Outcome:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
+def foreign_bucket(item: ObjectEvent, own_bucket: str) -> Outcome:
+    """A record about a bucket that is not the function's own: never acted on (it could remove real pages)."""
+    logger.warning(
+        "record for another bucket ignored", extra={"key": item.key, "bucket": item.bucket, "expected": own_bucket}
+    )
+    return Outcome.skipped(item.key, f"bucket {item.bucket!r} is not this function's bucket {own_bucket!r}")
+
+
 def _names(ref: PageRef | None) -> tuple[str | None, str | None]:
     return (ref.book, ref.page) if ref else (None, None)
 

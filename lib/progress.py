@@ -14,7 +14,8 @@ from typing import Any
 from lib import storage
 from lib.index.documents import page_id
 from lib.index.store import get_page_record
-from lib.keys import InvalidKey, failure_key, page_ref_from_key
+from lib.failures import read_failure
+from lib.keys import InvalidKey, page_ref_from_key
 from lib.versions import SourceVersion
 
 
@@ -23,10 +24,15 @@ class PageState(StrEnum):
     FAILED = "failed"
 
 
+def _failed(results_bucket: str, key: str, etag: str) -> bool:
+    """A failure record of ``key`` exists and is about these bytes (not an earlier upload's)."""
+    record = read_failure(results_bucket, key)
+    return record is not None and (record.get("event") or {}).get("etag") == etag
+
+
 def page_state(results_bucket: str, client: Any, alias: str, key: str, etag: str) -> PageState | None:
     """INDEXED, FAILED, or None while the upload ``key`` with ``etag`` is still being processed."""
-    failure = storage.head(results_bucket, failure_key(key))
-    if failure and failure.last_modified:
+    if _failed(results_bucket, key, etag):
         return PageState.FAILED
     try:
         ref = page_ref_from_key(key)
@@ -36,7 +42,7 @@ def page_state(results_bucket: str, client: Any, alias: str, key: str, etag: str
     held = SourceVersion.from_metadata(result.metadata) if result else None
     if result is None or held is None or held.etag != etag:
         return None
-    if storage.head(results_bucket, failure_key(ref.result_key)):
+    if _failed(results_bucket, ref.result_key, result.etag):
         return PageState.FAILED
     try:
         record = get_page_record(client, alias, page_id(ref.book, ref.page))

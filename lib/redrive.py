@@ -88,7 +88,8 @@ def redrive_record(
         exists = storage.head(bucket, key) is not None
         return result("would-redrive" if exists else "missing", "" if exists else "the object no longer exists")
     try:
-        moment = storage.touch(bucket, key, REDRIVE_METADATA, now=now)
+        moment = (now or dt.datetime.now(dt.UTC)).isoformat(timespec="milliseconds")
+        storage.touch(bucket, key, {REDRIVE_METADATA: moment})
     except storage.ObjectMissing:
         return result("missing", "the object no longer exists: its removal event tidies up")
     except ClientError as exc:

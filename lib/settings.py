@@ -45,6 +45,8 @@ class Settings:
     # Pillow's decompression-bomb guard, in pixels (a 100-megapixel scan passes).
     max_image_pixels: int
     max_image_bytes: int
+    # Counting a file's frames grows with their square: bounded (docs/reliability.md).
+    max_image_frames: int
     default_dpi: int
     opensearch_url: str
     opensearch_index: str
@@ -65,6 +67,7 @@ class Settings:
             tesseract_timeout=_int("TESSERACT_TIMEOUT", 240),
             max_image_pixels=_int("MAX_IMAGE_PIXELS", 120_000_000),
             max_image_bytes=_int("MAX_IMAGE_BYTES", 200 * 1024 * 1024),
+            max_image_frames=_int("MAX_IMAGE_FRAMES", 10_000),
             default_dpi=_int("DEFAULT_DPI", 300),
             opensearch_url=os.environ.get("OPENSEARCH_URL", "http://127.0.0.1:9200"),
             opensearch_index=os.environ.get("OPENSEARCH_INDEX", "pages") or "pages",

@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 
 RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 6}, connect_timeout=5, read_timeout=60)
 _MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchVersion"}
+_CONFLICT = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
 
 
 class ObjectMissing(LookupError):
@@ -130,7 +131,7 @@ def put_json(
     try:
         response = s3_client().put_object(**kwargs)
     except ClientError as exc:
-        if _code(exc) in {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}:
+        if _code(exc) in _CONFLICT:
             raise WriteConflict(f"s3://{bucket}/{key} changed while we wrote it") from None
         raise
     return str(response.get("ETag", "")).strip('"')
@@ -148,14 +149,15 @@ def put_file(bucket: str, key: str, body: Any, *, content_type: str | None = Non
 _KEPT_HEADERS = ("ContentType", "ContentEncoding", "ContentDisposition", "ContentLanguage", "CacheControl", "Expires")
 
 
-def touch(bucket: str, key: str, metadata_name: str, *, now: dt.datetime | None = None) -> str:
-    """Copy the object onto itself with ``metadata_name`` set to the time; returns the time written.
+def touch(bucket: str, key: str, metadata: dict[str, str | None], *, if_match: str | None = None) -> None:
+    """Copy the object onto itself with ``metadata`` merged into its own: S3 announces it again.
 
-    The bytes, user metadata and content headers stay; S3 emits a fresh
-    ``ObjectCreated:Copy`` event for the object. ObjectMissing when it is gone.
+    The bytes (so the ETag), the other user metadata and the content headers
+    stay; S3 emits a fresh ``ObjectCreated:Copy`` event for the object.
+    ObjectMissing when it is gone; WriteConflict when ``if_match`` is given
+    and the object is no longer that ETag.
     """
     s3 = s3_client()
-    moment = (now or dt.datetime.now(dt.UTC)).isoformat(timespec="milliseconds")
     try:
         current = s3.head_object(Bucket=bucket, Key=key)
     except ClientError as exc:
@@ -166,15 +168,28 @@ def touch(bucket: str, key: str, metadata_name: str, *, now: dt.datetime | None 
     source: dict[str, Any] = {"Bucket": bucket, "Key": key}
     if current.get("VersionId") and current["VersionId"] != "null":
         source["VersionId"] = current["VersionId"]
-    s3.copy_object(
-        Bucket=bucket,
-        Key=key,
-        CopySource=source,
-        MetadataDirective="REPLACE",
-        Metadata={**current.get("Metadata", {}), metadata_name: moment},
-        **headers,
-    )
-    return moment
+    if if_match:
+        headers["CopySourceIfMatch"] = f'"{if_match}"'
+    try:
+        s3.copy_object(
+            Bucket=bucket,
+            Key=key,
+            CopySource=source,
+            MetadataDirective="REPLACE",
+            Metadata={**current.get("Metadata", {}), **encode_metadata(metadata)},
+            **headers,
+        )
+    except ClientError as exc:
+        if _code(exc) in _CONFLICT:
+            raise WriteConflict(f"s3://{bucket}/{key} changed before it was announced again") from None
+        if _code(exc) in _MISSING:
+            raise ObjectMissing(f"s3://{bucket}/{key} does not exist") from None
+        raise
+
+
+def now_iso() -> str:
+    """The time as this module writes it into metadata and records: ISO 8601 with milliseconds, UTC."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
 def delete(bucket: str, key: str) -> None:

@@ -14,6 +14,7 @@ deleted, all in one bulk request. Reading and writing the index is
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -62,8 +63,15 @@ INDEX_MAPPINGS = {
 
 
 def page_id(book: str, page: str) -> str:
-    """Deterministic, bounded id of a page (book and page names can be long or non-ASCII)."""
-    return hashlib.blake2b(f"{book}\x00{page}".encode(), digest_size=12).hexdigest()
+    """Deterministic, bounded id of a page (book and page names can be long or non-ASCII).
+
+    Book and page are joined by a NUL, which is unambiguous only when neither
+    holds one: S3 keys may (``nul\0a/1.png`` and ``nul/a\01.png`` would
+    collide), so such names are hashed as a JSON pair instead, which escapes
+    NUL and so can never equal a joined name. Names without NUL keep their ids.
+    """
+    name = f"{book}\x00{page}" if "\x00" not in book + page else json.dumps([book, page])
+    return hashlib.blake2b(name.encode(), digest_size=12).hexdigest()
 
 
 def line_doc_id(pid: str, line: int) -> str:
@@ -138,25 +146,39 @@ def _versioned(action: dict[str, Any], version: int | None) -> dict[str, Any]:
     return action
 
 
-def replace_actions(docs: IndexDocuments, previous: dict[str, Any] | None) -> Iterator[dict[str, Any]]:
+def _high_water(docs: IndexDocuments, previous: dict[str, Any] | None) -> int:
+    return max(int(previous.get("high_water", 0)) if previous else 0, len(docs.lines))
+
+
+def line_actions(docs: IndexDocuments, previous: dict[str, Any] | None) -> list[dict[str, Any]]:
     """Bulk actions that make the index hold exactly this page's lines.
 
-    New lines overwrite old ids in place (no moment without the page), lines
-    past the new count are deleted up to the highest number ever written, and
-    the page record goes last.
+    New lines overwrite old ids in place (no moment without the page), and
+    lines past the new count are deleted up to the highest number ever written.
     """
     version = docs.version.index_version
-    high_water = max(int(previous.get("high_water", 0)) if previous else 0, len(docs.lines))
-    for doc in docs.lines:
-        yield _versioned({"_op_type": "index", "_id": line_doc_id(docs.pid, doc["line"]), "_source": doc}, version)
-    for number in range(len(docs.lines) + 1, high_water + 1):
-        yield _versioned({"_op_type": "delete", "_id": line_doc_id(docs.pid, number)}, version)
-    record = {
-        "_op_type": "index",
-        "_id": page_record_id(docs.pid),
-        "_source": {**docs.record, "high_water": high_water},
-    }
-    yield _versioned(record, version)
+    actions = [
+        _versioned({"_op_type": "index", "_id": line_doc_id(docs.pid, doc["line"]), "_source": doc}, version)
+        for doc in docs.lines
+    ]
+    for number in range(len(docs.lines) + 1, _high_water(docs, previous) + 1):
+        actions.append(_versioned({"_op_type": "delete", "_id": line_doc_id(docs.pid, number)}, version))
+    return actions
+
+
+def record_action(docs: IndexDocuments, previous: dict[str, Any] | None) -> dict[str, Any]:
+    """The page record's write: sent only once every line action succeeded, so that a page record
+    holding a version means the index holds all of that version's lines."""
+    record = {**docs.record, "high_water": _high_water(docs, previous)}
+    return _versioned(
+        {"_op_type": "index", "_id": page_record_id(docs.pid), "_source": record}, docs.version.index_version
+    )
+
+
+def replace_actions(docs: IndexDocuments, previous: dict[str, Any] | None) -> Iterator[dict[str, Any]]:
+    """Every action of a page's replacement in order: its lines, then its page record."""
+    yield from line_actions(docs, previous)
+    yield record_action(docs, previous)
 
 
 def delete_actions(

@@ -16,12 +16,12 @@ from typing import Any
 from lib import storage
 from lib.events import BadMessage, ObjectEvent
 from lib.failures import clear_failure, record_bad_message, record_object_failure
-from lib.index.documents import delete_actions, index_documents, page_id, replace_actions
+from lib.index.documents import delete_actions, index_documents, line_actions, page_id, record_action
 from lib.index.store import ensure_index, get_page_record, run_bulk
 from lib.keys import InvalidKey, PageRef, page_ref_from_result_key
 from lib.observability import logger
 from lib.opensearch import client as opensearch_client
-from lib.outcome import Outcome, Status
+from lib.outcome import Outcome, Status, foreign_bucket
 from lib.page_json import PageInvalid, load_page_json
 from lib.settings import Settings
 from lib.versions import SourceVersion
@@ -32,6 +32,8 @@ STAGE = "index"
 def process_message(item: ObjectEvent | BadMessage, settings: Settings) -> Outcome:
     if isinstance(item, BadMessage):
         return record_bad_message(item, results_bucket=settings.results_bucket, stage=STAGE)
+    if item.bucket != settings.results_bucket:
+        return foreign_bucket(item, settings.results_bucket)
     try:
         ref = page_ref_from_result_key(item.key)
     except InvalidKey as exc:
@@ -47,6 +49,11 @@ def process_message(item: ObjectEvent | BadMessage, settings: Settings) -> Outco
         return Outcome.skipped(item.key, "stale event: a newer version is indexed", ref)
     if item.removed:
         return _remove(item, version, ref, settings, client, previous)
+    if current is not None and version.same_content(current):
+        # The same page JSON announced again (a redelivery, or the OCR function
+        # re-announcing it after identical bytes were uploaded again): the
+        # index's page record, not the JSON's existence, says it is done.
+        return Outcome.skipped(item.key, "already indexed: the index holds this version", ref)
     return _index(item, version, ref, settings, client, previous)
 
 
@@ -75,7 +82,15 @@ def _index(
     # The content read may be newer than the event: name what was read.
     now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
     docs = index_documents(document, version.with_etag(obj.etag), now)
-    run_bulk(client, settings.opensearch_index, list(replace_actions(docs, previous)))
+    # Two requests: a page record written only after all its lines, so one holding this version is complete.
+    run_bulk(client, settings.opensearch_index, line_actions(docs, previous))
+    run_bulk(client, settings.opensearch_index, [record_action(docs, previous)])
+    if storage.head(item.bucket, item.key) is None:
+        # Deleted while the bulk was in flight: its removal found nothing to remove, so remove what was just written.
+        record = {"high_water": len(docs.lines), "lines": len(docs.lines)}
+        run_bulk(client, settings.opensearch_index, list(delete_actions(docs.pid, record, docs.version)))
+        logger.info("page JSON deleted during indexing: page removed", extra={"key": item.key, "book": ref.book})
+        return Outcome.skipped(item.key, "the page JSON was deleted while it was indexed: the page was removed", ref)
     clear_failure(settings.results_bucket, item.key)
     outcome = Outcome(
         key=item.key,
@@ -98,6 +113,14 @@ def _remove(
     client: Any,
     previous: dict[str, Any] | None,
 ) -> Outcome:
+    current = storage.head(item.bucket, item.key)
+    if current is not None:
+        # Versioned bucket: a noncurrent version was deleted (the page stands), or the latest one and an older
+        # version is current again (it is the page now).
+        indexed = SourceVersion.from_index(previous)
+        if indexed is not None and indexed.etag == current.etag:
+            return Outcome.skipped(item.key, "a noncurrent version was deleted: the current page JSON stands", ref)
+        return _index(item, version.with_etag(current.etag), ref, settings, client, previous)
     clear_failure(settings.results_bucket, item.key)
     if previous is None:
         return Outcome.skipped(item.key, "page not in the index", ref)

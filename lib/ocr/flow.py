@@ -19,13 +19,15 @@ from lib.keys import InvalidKey, PageRef, is_image_key, page_ref_from_key
 from lib.observability import logger
 from lib.ocr.images import ImageRejected, page_image
 from lib.ocr.tesseract import OcrFailed, run_tesseract, tesseract_cmd
-from lib.outcome import Outcome, Status
+from lib.outcome import Outcome, Status, foreign_bucket
 from lib.page_json import build_page_json, parse_tsv
 from lib.settings import Settings
 from lib.versions import SourceVersion
 
 STAGE = "ocr"
 _WRITE_ATTEMPTS = 4
+# Metadata entry of a page JSON announced to the indexer again for the same bytes: the time.
+REANNOUNCED_METADATA = "pagesearch-reannounced"
 
 
 def _held(existing: storage.StoredObject | None) -> SourceVersion | None:
@@ -37,6 +39,8 @@ def process_message(item: ObjectEvent | BadMessage, settings: Settings) -> Outco
     """One parsed record. Raises only for errors a retry may cure (S3, network, no Tesseract)."""
     if isinstance(item, BadMessage):
         return record_bad_message(item, results_bucket=settings.results_bucket, stage=STAGE)
+    if item.bucket != settings.pages_bucket:
+        return foreign_bucket(item, settings.pages_bucket)
     if not is_image_key(item.key):
         # The bucket notifies on image suffixes only; anything else was sent by hand.
         logger.warning("not an image key, ignored", extra={"key": item.key, "event": item.event_name})
@@ -66,6 +70,9 @@ def _ocr_page(item: ObjectEvent, ref: PageRef, settings: Settings) -> Outcome:
     started = time.perf_counter()
     version = SourceVersion.of(item.key, item.event_time, item.sequencer, item.etag)
     existing = storage.head(settings.results_bucket, ref.result_key)
+    held = _held(existing)
+    if held is not None and version.same_content(held) and existing is not None:
+        return _same_bytes_again(item, ref, settings, version, held, existing)
     skip = _skip_reason(version, existing)
     if skip:
         logger.info("page skipped", extra={"key": item.key, "book": ref.book, "page": ref.page, "reason": skip})
@@ -99,8 +106,10 @@ def _ocr_page(item: ObjectEvent, ref: PageRef, settings: Settings) -> Outcome:
     except (ImageRejected, OcrFailed) as exc:
         return _fail(item, ref, settings, str(exc))
     written = _write_if_newest(settings.results_bucket, ref.result_key, document, version, existing)
-    if not written:
+    if written is None:
         return Outcome.skipped(item.key, "a newer version was written meanwhile", ref)
+    if storage.head(item.bucket, item.key) is None:
+        return _undo_for_a_deleted_source(item, ref, settings, written)
     clear_failure(settings.results_bucket, item.key)
     stats = document["stats"]
     outcome = Outcome(
@@ -119,7 +128,12 @@ def _ocr_page(item: ObjectEvent, ref: PageRef, settings: Settings) -> Outcome:
 def ocr_document(data: bytes, ref: PageRef, settings: Settings, *, source: dict[str, Any]) -> dict[str, Any]:
     """The page JSON for an image's bytes: the pure core of the OCR function (no AWS)."""
     cmd = tesseract_cmd(settings.tesseract_cmd)
-    with page_image(data, max_pixels=settings.max_image_pixels, default_dpi=settings.default_dpi) as image:
+    with page_image(
+        data,
+        max_pixels=settings.max_image_pixels,
+        default_dpi=settings.default_dpi,
+        max_frames=settings.max_image_frames,
+    ) as image:
         started = time.perf_counter()
         output = run_tesseract(
             image.path,
@@ -163,11 +177,14 @@ def _skip_reason(version: SourceVersion, existing: storage.StoredObject | None) 
 
 def _write_if_newest(
     bucket: str, key: str, document: dict[str, Any], version: SourceVersion, existing: storage.StoredObject | None
-) -> bool:
-    """Conditional write: only over the version we compared against; re-compare on a lost race."""
+) -> str | None:
+    """Conditional write: only over the version we compared against; re-compare on a lost race.
+
+    Returns the page JSON's new ETag, or None when a newer source won the race.
+    """
     for _ in range(_WRITE_ATTEMPTS):
         try:
-            storage.put_json(
+            return storage.put_json(
                 bucket,
                 key,
                 document,
@@ -175,23 +192,84 @@ def _write_if_newest(
                 if_match=existing.etag if existing else None,
                 if_absent=existing is None,
             )
-            return True
         except storage.WriteConflict:
             existing = storage.head(bucket, key)
             if _skip_reason(version, existing):
-                return False
+                return None
     raise storage.WriteConflict(f"s3://{bucket}/{key}: gave up after {_WRITE_ATTEMPTS} conflicting writes")
 
 
+def _same_bytes_again(
+    item: ObjectEvent,
+    ref: PageRef,
+    settings: Settings,
+    version: SourceVersion,
+    held: SourceVersion,
+    existing: storage.StoredObject,
+) -> Outcome:
+    """The page JSON already holds these bytes: no OCR, but perhaps work left downstream.
+
+    A redelivery of the very event changes nothing. Any other announcement of
+    the same bytes (a re-upload, a copy, ``pagesearch retry``) may come after
+    the page JSON failed to reach the index (an outage that outlasted the
+    indexer's retries), or after an upload of other bytes failed: so the
+    failure record of this key is cleared and the page JSON is announced to
+    the indexer again, which indexes it unless its page record already holds
+    it. The JSON's metadata then names this newer event.
+    """
+    if (version.sequencer, version.event_time) == (held.sequencer, held.event_time) or version.older_than(held):
+        return Outcome.skipped(item.key, "duplicate delivery: this version is already OCR'd", ref)
+    current = storage.head(item.bucket, item.key)
+    if current is None or current.etag != held.etag:
+        # Deleted or replaced since: that change has an event of its own.
+        return Outcome.skipped(item.key, "the image changed again since this event", ref)
+    clear_failure(settings.results_bucket, item.key)
+    try:
+        storage.touch(
+            settings.results_bucket,
+            ref.result_key,
+            {**version.to_metadata(), REANNOUNCED_METADATA: storage.now_iso()},
+            if_match=existing.etag,
+        )
+    except (storage.WriteConflict, storage.ObjectMissing):
+        return Outcome.skipped(item.key, "the page JSON changed meanwhile", ref)
+    logger.info("same bytes again: page JSON re-announced", extra={"key": item.key, "book": ref.book, "page": ref.page})
+    return Outcome.skipped(item.key, "already OCR'd: the page JSON was announced to the indexer again", ref)
+
+
+def _undo_for_a_deleted_source(item: ObjectEvent, ref: PageRef, settings: Settings, written: str) -> Outcome:
+    """The image was deleted while it was OCR'd: its removal found no page JSON, so remove the one just written."""
+    page_json = storage.head(settings.results_bucket, ref.result_key)
+    if page_json is not None and page_json.etag == written:
+        storage.delete(settings.results_bucket, ref.result_key)
+    clear_failure(settings.results_bucket, item.key)
+    logger.info("image deleted during OCR: page JSON removed", extra={"key": item.key, "book": ref.book})
+    return Outcome.skipped(item.key, "the image was deleted while it was OCR'd: its page JSON was removed", ref)
+
+
 def _remove_page(item: ObjectEvent, ref: PageRef, settings: Settings) -> Outcome:
-    """An image was deleted: delete its page JSON, unless a newer or other source owns it."""
+    """An image (or one version of it) was deleted: bring the page JSON in line with what is current.
+
+    In a versioned bucket, deleting a noncurrent version leaves the image in
+    place, and permanently deleting the latest version makes an older one
+    current again: only when no version is current does the page go.
+    """
     existing = storage.head(settings.results_bucket, ref.result_key)
-    current = _held(existing)
-    removal = SourceVersion.of(item.key, item.event_time, item.sequencer)
+    held = _held(existing)
+    current = storage.head(item.bucket, item.key)
+    if current is not None:
+        if held is not None and held.names(item.key) and held.etag == current.etag:
+            return Outcome.skipped(item.key, "a noncurrent version was deleted: the current image is the page", ref)
+        # The latest version was deleted and an older one is current again: it is the page now.
+        became_current = ObjectEvent(
+            item.bucket, item.key, "ObjectCreated:VersionRestored", item.event_time, item.sequencer, current.etag
+        )
+        return _ocr_page(became_current, ref, settings)
     clear_failure(settings.results_bucket, item.key)
     if existing is None:
         return Outcome.skipped(item.key, "no page JSON to remove", ref)
-    if current is not None and (not current.names(item.key) or removal.older_than(current)):
+    removal = SourceVersion.of(item.key, item.event_time, item.sequencer)
+    if held is not None and (not held.names(item.key) or removal.older_than(held)):
         return Outcome.skipped(item.key, "page JSON belongs to a newer source", ref)
     storage.delete(settings.results_bucket, ref.result_key)
     logger.info("page removed", extra={"key": item.key, "book": ref.book, "page": ref.page})

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import io
+import math
 import os
 import struct
 import tempfile
@@ -26,7 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 
 def _return_big_buffers_to_the_os() -> None:
@@ -43,6 +44,13 @@ def _return_big_buffers_to_the_os() -> None:
 
 
 _return_big_buffers_to_the_os()
+
+# Pillow refuses a PNG whose text chunk (XMP, comments) decompresses to over
+# 1 MB, as "corrupt"; scanners and DAM tools write XMP packets of several MB.
+# Text is never read here, so allow 32 MiB a chunk; Pillow's total cap of
+# MAX_TEXT_MEMORY across chunks still bounds the memory.
+PngImagePlugin.MAX_TEXT_CHUNK = 32 * 1024 * 1024
+PngImagePlugin.MAX_TEXT_MEMORY = 64 * 1024 * 1024
 
 # Formats we accept, as Pillow names them (MPO is what cameras call a JPEG).
 ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "TIFF", "WEBP", "GIF", "BMP"}
@@ -105,9 +113,11 @@ def _sniff_unsupported(data: bytes) -> str | None:
 def _dpi(image: Image.Image, default_dpi: int) -> tuple[int, bool]:
     raw = image.info.get("dpi")
     try:
-        dpi = round(float(raw[0])) if raw else 0
+        value = float(raw[0]) if raw else 0.0
     except (TypeError, ValueError, IndexError):
-        dpi = 0
+        value = 0.0
+    # A TIFF's resolution is a rational or a DOUBLE, which may be inf or NaN.
+    dpi = round(value) if math.isfinite(value) else 0
     if PLAUSIBLE_DPI[0] <= dpi <= PLAUSIBLE_DPI[1]:
         return dpi, True
     return default_dpi, False
@@ -166,11 +176,12 @@ def _passthrough_suffix(image: Image.Image, orientation: int, frames: int) -> st
 
 
 @contextmanager
-def page_image(data: bytes, *, max_pixels: int, default_dpi: int) -> Iterator[PageImage]:
+def page_image(data: bytes, *, max_pixels: int, default_dpi: int, max_frames: int = 10_000) -> Iterator[PageImage]:
     """Check and prepare an uploaded page; yields a private file removed on exit.
 
     Raises ImageRejected for content that can never succeed. A multi-page TIFF
-    or animated GIF yields its first frame (one object is one page).
+    or animated GIF yields its first frame (one object is one page); more
+    than ``max_frames`` frames is refused.
     """
     reason = _sniff_unsupported(data)
     if reason:
@@ -181,7 +192,7 @@ def page_image(data: bytes, *, max_pixels: int, default_dpi: int) -> Iterator[Pa
         if image.format not in ACCEPTED_FORMATS:
             raise ImageRejected(f"unsupported image format {image.format!r}")
         source_format = image.format
-        frames = _frame_count(image)
+        frames = _frame_count(image, max_frames)
         orientation = _orientation(image)
         dpi, dpi_from_file = _dpi(image, default_dpi)
         suffix = _passthrough_suffix(image, orientation, frames)
@@ -225,16 +236,36 @@ def page_image(data: bytes, *, max_pixels: int, default_dpi: int) -> Iterator[Pa
         os.unlink(path)
 
 
-def _frame_count(image: Image.Image) -> int:
-    """Frames in the file; counting walks every frame's header, which may be the corrupt part."""
+def _frame_count(image: Image.Image, max_frames: int) -> int:
+    """Frames in the file, counted up to ``max_frames``; counting may meet the corrupt part.
+
+    Pillow's count walks every frame's header and takes time growing with the
+    square of their number (80,000 TIFF frames in 9 MB: 71 s, before any OCR,
+    beyond Tesseract's timeout), so it stops at the limit: 10,000 frames cost
+    under a second.
+    """
+    if not getattr(image, "is_animated", False):
+        return 1
+    count = 1
     try:
-        return int(getattr(image, "n_frames", 1))
-    except MemoryError:
+        # Frame by frame: Pillow's n_frames has no bound, and after a seek past the end it caches a wrong count.
+        while True:
+            try:
+                image.seek(count)
+            except EOFError:
+                break
+            count += 1
+            if count > max_frames:
+                raise ImageRejected(f"the image has more than {max_frames} frames (MAX_IMAGE_FRAMES)")
+        image.seek(0)
+        image.load()
+    except (ImageRejected, MemoryError):
         raise
     except Exception as exc:  # e.g. TypeError "Missing dimensions" from a cut TIFF directory
         raise ImageRejected(
             f"corrupt or truncated image: cannot read its frames ({type(exc).__name__}: {exc})"
         ) from None
+    return count
 
 
 def _decode(data: bytes, max_pixels: int) -> Image.Image:
@@ -246,15 +277,42 @@ def _decode(data: bytes, max_pixels: int) -> Image.Image:
         Image.MAX_IMAGE_PIXELS = max_pixels
         try:
             image = Image.open(io.BytesIO(data))
+            _check_jpeg_data(image, len(data))
             image.load()
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise ImageRejected(f"decompression bomb refused: {exc}") from None
+        except ImageRejected:
+            raise
         except UnidentifiedImageError:
             raise ImageRejected("not an image that Pillow can read (unknown or corrupt format)") from None
         except MemoryError:
             raise
         except Exception as exc:  # Pillow's plugins raise many types on corrupt data
+            if "MAX_TEXT_CHUNK" in str(exc) or "MAX_TEXT_MEMORY" in str(exc):
+                raise ImageRejected(
+                    "the PNG's text metadata (XMP, comments) is over 32 MiB a chunk or 64 MiB in all once "
+                    "decompressed: strip it (e.g. exiftool -all=) and upload again"
+                ) from None
             raise ImageRejected(f"corrupt or truncated image: {exc}") from None
         finally:
             Image.MAX_IMAGE_PIXELS = previous
     return image
+
+
+def _check_jpeg_data(image: Image.Image, size: int) -> None:
+    """Refuse a JPEG whose header claims more pixels than its data can encode.
+
+    libjpeg fills what is missing with grey and reports success, so a cut
+    colour JPEG, or one whose header was rewritten, would be OCR'd into a
+    page of nothing. Every 8x8 block of the luma component costs at least
+    one bit even in a progressive file (its DC code), which gives a floor.
+    """
+    if image.format not in ("JPEG", "MPO"):
+        return
+    blocks = math.ceil(image.width / 8) * math.ceil(image.height / 8)
+    needed = blocks // 8
+    if size < needed:
+        raise ImageRejected(
+            f"corrupt or truncated JPEG: its header claims {image.width}x{image.height} pixels, which take at "
+            f"least {needed} bytes to encode; the file has {size}"
+        )

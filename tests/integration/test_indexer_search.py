@@ -187,7 +187,8 @@ def test_replacing_writes_new_lines_before_removing_old_ones() -> None:
     assert actions[-1]["_source"]["high_water"] == 5
 
 
-def test_deleting_the_json_removes_the_page(library: dict[str, Any], settings: Any) -> None:
+def test_deleting_the_json_removes_the_page(library: dict[str, Any], s3: Any, settings: Any) -> None:
+    s3.delete_object(Bucket=RESULTS_BUCKET, Key="tests/0002.json")
     removal = s3_event(
         RESULTS_BUCKET,
         "tests/0002.json",
@@ -246,9 +247,12 @@ def test_refresh_is_asked_for_where_it_is_needed_and_nowhere_else(
     document = ocr_page_json(page_json_cache, SAMPLES / "phototest.tif", book="refresh", page="0001")
     invoke(put_page(s3, document))
     bulks = [r for r in proxied.requests() if r.path.endswith("/_bulk")]
-    assert len(bulks) == 1, "one page is one bulk request"
-    assert bulks[0].path == f"/{settings.opensearch_index}/_bulk", "the index is in the path, where IAM can scope it"
-    assert "refresh" not in bulks[0].query
+    # The lines, then the page record alone: a record holding a version means all its lines are in.
+    assert len(bulks) == 2, "one page is its lines' bulk, then its page record's"
+    assert bulks[1].body.count(b'"_op_type"') == 0 and bulks[1].body.count(b"\n") == 2
+    for bulk in bulks:
+        assert bulk.path == f"/{settings.opensearch_index}/_bulk", "the index is in the path, where IAM can scope it"
+        assert "refresh" not in bulk.query
     assert not [r for r in proxied.requests() if "_search" in r.path], "the indexer never depends on a search"
     assert [r.method for r in proxied.requests() if "/_doc/" in r.path] == ["GET"], "the page document, read real-time"
     make_searchable(client(proxied.url), settings.opensearch_index)

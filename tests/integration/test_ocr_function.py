@@ -187,9 +187,10 @@ def test_sns_message_that_is_not_json_is_recorded(s3: Any) -> None:
     assert "not JSON" in record["reason"]
 
 
-def test_s3_outage_raises_so_lambda_retries(s3: Any, tesseract: str) -> None:
+def test_s3_outage_raises_so_lambda_retries(s3: Any, tesseract: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from lib.outcome import RetryableFailure
 
+    monkeypatch.setenv("PAGES_BUCKET", "bucket-that-does-not-exist")
     record = s3_event("bucket-that-does-not-exist", "b/0001.png")
     with pytest.raises(RetryableFailure):
         invoke(sns_event(record))

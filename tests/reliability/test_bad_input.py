@@ -196,11 +196,75 @@ def ppm_page() -> bytes:
     return encode(real_page(), "PPM")
 
 
+def tiff_with_infinite_resolution() -> bytes:
+    """A real page whose XResolution/YResolution are DOUBLE +inf (TIFF type 12): the DPI code overflowed (#14, 5)."""
+    from PIL import TiffImagePlugin
+
+    tags = TiffImagePlugin.ImageFileDirectory_v2()
+    for tag in (282, 283):  # XResolution, YResolution
+        tags[tag] = float("inf")
+        tags.tagtype[tag] = 12  # DOUBLE
+    return encode(real_page(), "TIFF", tiffinfo=tags)
+
+
+def colour_jpeg_claiming_more_pixels() -> bytes:
+    """A 640 x 480 colour JPEG whose header says 10950 x 10950: libjpeg fills the rest with grey (#14, 8)."""
+    data = bytearray(_jpeg(real_page(mode="RGB")))
+    start = data.find(b"\xff\xc0")  # baseline start-of-frame: length, precision, height, width
+    data[start + 5 : start + 9] = struct.pack(">HH", 10950, 10950)
+    return bytes(data)
+
+
+def png_with_large_xmp() -> bytes:
+    """A valid page with a compressed iTXt XMP packet of 1.7 MB (what DAM tools write): it was refused (#14, 8)."""
+    from PIL import PngImagePlugin
+
+    rng = np.random.default_rng(7)
+    packet = "".join(f"<rdf:li>{rng.integers(0, 10**12)}</rdf:li>" for _ in range(240_000))
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("XML:com.adobe.xmp", f"<x:xmpmeta>{packet}</x:xmpmeta>", zip=True)
+    data = encode(real_page(), "PNG", pnginfo=info, dpi=(200, 200))
+    assert len(data) > 1_500_000, len(data)
+    return data
+
+
+def tiff_with_many_frames(count: int = 20_000) -> bytes:
+    """``count`` 8 x 8 frames sharing one strip (Pillow's writer takes minutes for this many, so by hand).
+
+    Counting them all took seconds, growing with the square of the count: 80,000 took 71 s (#14, 7).
+    """
+    strip_at, first_ifd = 8, 16
+    entries = [(256, 3, 8), (257, 3, 8), (258, 3, 1), (259, 3, 1), (262, 3, 1), (273, 4, strip_at), (278, 3, 8)]
+    entries.append((279, 4, 8))
+    ifd_size = 2 + 12 * len(entries) + 4
+    out = bytearray(b"II*\x00" + struct.pack("<I", first_ifd) + b"\xff" * 8)
+    for n in range(count):
+        following = first_ifd + (n + 1) * ifd_size if n + 1 < count else 0
+        out += struct.pack("<H", len(entries))
+        for tag, kind, value in entries:
+            out += struct.pack("<HHI", tag, kind, 1) + (
+                struct.pack("<HH", value, 0) if kind == 3 else struct.pack("<I", value)
+            )
+        out += struct.pack("<I", following)
+    return bytes(out)
+
+
 # ------------------------------------------------------------------ checks of page JSON
 
 
 def reads_phototest(document: dict[str, Any]) -> None:
     assert PHOTOTEST_PHRASE in document["text"], document["text"][:300]
+
+
+def not_a_page_number(document: dict[str, Any]) -> None:
+    assert document["page_number"] is None and set(words(document)) >= GOOD_WORDS
+
+
+def is_page_number(number: int) -> Callable[[dict[str, Any]], None]:
+    def check(document: dict[str, Any]) -> None:
+        assert document["page_number"] == number and set(words(document)) >= GOOD_WORDS
+
+    return check
 
 
 def reads_first_frame_only(document: dict[str, Any]) -> None:
@@ -348,6 +412,14 @@ OBJECT_CASES = [
     _case("pdf-under-image-name", "corpus/scan.png", lambda: b"%PDF-1.7\n1 0 obj<<>>endobj\n%%EOF\n", "failed", "PDF"),
     _case("decompression-bomb", "corpus/bomb.png", png_header_bomb, "failed", "decompression bomb"),
     _case("unsupported-format-ppm", "corpus/pnm.png", ppm_page, "failed", "unsupported image format 'PPM'"),
+    _case(
+        "colour-jpeg-header-claims-more-pixels",
+        "corpus/claims.jpg",
+        colour_jpeg_claiming_more_pixels,
+        "failed",
+        "header claims 10950x10950 pixels",
+    ),
+    _case("tiff-20000-frames", "corpus/frames.tif", tiff_with_many_frames, "failed", "more than 10000 frames"),
     _case("too-thin", "corpus/thin.png", lambda: encode(Image.new("L", (8, 400), 255), "PNG"), "failed", "too small"),
     _case("one-pixel", "corpus/dot.gif", lambda: encode(Image.new("L", (1, 1), 0), "GIF"), "failed", "too small"),
     # images Tesseract cannot take as they are: converted, then OCR'd
@@ -366,6 +438,10 @@ OBJECT_CASES = [
     _case("32-bit-float-tiff", "corpus/float.tif", float_tiff, "ocr", check=reads_phototest),
     _case("jpeg-compressed-tiff", "corpus/jpeg-in.tif", jpeg_in_tiff, "ocr", check=reads_phototest),
     _case("bitfields-bmp", "corpus/bitfields.bmp", bitfields_bmp, "ocr", check=reads_phototest),
+    _case(
+        "tiff-infinite-resolution", "corpus/inf-dpi.tif", tiff_with_infinite_resolution, "ocr", check=reads_phototest
+    ),
+    _case("png-with-1.7-mb-xmp", "corpus/xmp.png", png_with_large_xmp, "ocr", check=reads_phototest),
     _case("webp", "corpus/page.webp", lambda: encode(real_page(), "WEBP", lossless=True), "ocr", check=reads_phototest),
     _case("animated-gif", "corpus/anim.gif", animated_gif, "ocr", check=reads_first_frame_only),
     _case("multi-page-tiff", "corpus/multi.tif", multipage_tiff, "ocr", check=reads_first_frame_only),
@@ -390,6 +466,11 @@ OBJECT_CASES = [
     _case("key-with-dot-dot", "../0001.png", good, "ocr"),
     _case("key-with-inner-dot-dot", "book/../../etc/passwd.png", good, "ocr"),
     _case("key-upper-case-suffix", "SCANS/0001.PNG", good, "ocr"),
+    # Found by the nothing-lost issue (#14, 5): str.isdigit() accepts these, int() does not (after the OCR ran).
+    _case("key-superscript-digit", "corpus/\u00b2.tif", good, "ocr", check=not_a_page_number),
+    _case("key-circled-digit", "corpus/\u2460.png", good, "ocr", check=not_a_page_number),
+    _case("key-isbn", "corpus/9780140449136.tif", good, "ocr", check=is_page_number(9780140449136)),
+    _case("key-beyond-2**53", "corpus/12345678901234567890.png", good, "ocr", check=not_a_page_number),
     _case("key-1000-bytes", LONG_FITS, good, "ocr"),
     _case("key-1024-bytes", LONG_OVER, good, "failed", "too long", book=None, page=None),
     _case("key-unicode-near-limit", LONG_UNICODE, good, "ocr"),
@@ -411,7 +492,10 @@ def _upload(s3: Any, key: str, data: bytes) -> dict[str, Any]:
 
 
 def _assert_good_page_done(s3: Any, summary: dict[str, Any]) -> None:
-    [good_outcome] = [p for p in summary["pages"] if p["key"] == GOOD_KEY]
+    # One outcome of the good page (a case may name its key in another bucket: that one is skipped).
+    [good_outcome] = [
+        p for p in summary["pages"] if p["key"] == GOOD_KEY and "this function's bucket" not in p.get("detail", "")
+    ]
     assert good_outcome["status"] == "ocr", good_outcome
     assert set(words(read_json(s3, RESULTS_BUCKET, "good/0001.json"))) >= GOOD_WORDS
 
@@ -560,6 +644,15 @@ def test_tesseract_hang_ends_in_a_failure_record_and_leaves_no_process(
 # ------------------------------------------------------------------ the corpus of events
 
 
+def _with(record: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return {**record, **fields}
+
+
+def _with_key(record: dict[str, Any], key: Any) -> dict[str, Any]:
+    record["s3"]["object"]["key"] = key
+    return record
+
+
 def _sns_record(message: str) -> dict[str, Any]:
     return sns_event(message=message)["Records"][0]
 
@@ -573,7 +666,7 @@ class EventCase:
     id: str
     # event from the good SNS record (whose S3 event names good/0001.png)
     build: Callable[[dict[str, Any]], Any]
-    outcome: str  # failed | acknowledged | retry
+    outcome: str  # failed | acknowledged | retry | ignored
     reason: str = ""
     env: dict[str, str] = field(default_factory=dict)
 
@@ -616,11 +709,45 @@ EVENT_CASES = [
         "failed",
         "malformed S3 record",
     ),
+    # Found by the nothing-lost issue (#14, 5): a null eventName was retried to the DLQ, and a key that is a
+    # number raised inside parsing, so the good record beside it was never processed.
     EventCase(
-        "s3-unavailable",
-        lambda good: {"Records": [sns_event(s3_event("bucket-that-does-not-exist", "x/0001.png"))["Records"][0], good]},
-        "retry",
-        "NoSuchBucket",
+        "event-name-null",
+        lambda good: {
+            "Records": [
+                _sns_record(json.dumps({"Records": [_with(s3_event(PAGES_BUCKET, "corpus/n.png"), eventName=None)]})),
+                good,
+            ]
+        },
+        "failed",
+        "eventName is missing",
+    ),
+    EventCase(
+        "key-is-a-number",
+        lambda good: {
+            "Records": [_sns_record(json.dumps({"Records": [_with_key(s3_event(PAGES_BUCKET, "x"), 42)]})), good]
+        },
+        "failed",
+        "key is a int, not a str",
+    ),
+    # Found by the nothing-lost issue (#14, 8): a record naming another bucket was processed as if it were ours,
+    # and a removal from another bucket deleted a real page. S3 being unreachable: tests/reliability/test_faults.py.
+    EventCase(
+        "record-for-another-bucket",
+        lambda good: {"Records": [sns_event(s3_event("some-other-bucket", "corpus/0001.png"))["Records"][0], good]},
+        "ignored",
+        "is not this function's bucket",
+    ),
+    EventCase(
+        "removal-in-another-bucket",
+        lambda good: {
+            "Records": [
+                good,
+                sns_event(s3_event("some-other-bucket", "good/0001.png", name="ObjectRemoved:Delete"))["Records"][0],
+            ]
+        },
+        "ignored",
+        "is not this function's bucket",
     ),
 ]
 
@@ -648,6 +775,12 @@ def test_event_case(
     if carries_good:
         _assert_good_page_done(s3, summary)
     records = failure_records(s3)
+    if case.outcome == "ignored":
+        assert records == [] and emf_metrics(stdout).get("OcrFailures", 0) == 0
+        [ignored] = [p for p in summary["pages"] if "is not this function's bucket" in p.get("detail", "")]
+        assert ignored["status"] == "skipped" and case.reason in ignored["detail"]
+        assert any(r.getMessage() == "record for another bucket ignored" for r in caplog.records)
+        return
     if case.outcome == "acknowledged":
         assert records == [] and emf_metrics(stdout).get("OcrFailures", 0) == 0
         assert [p["key"] for p in summary["pages"]] == ([GOOD_KEY] if carries_good else [])

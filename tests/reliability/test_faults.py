@@ -114,7 +114,10 @@ def fails_then_converges(
     assert failure_records(s3) == [], "a retryable error is not the page's fault: no failure record"
     chaos.clear()
     chaos.settle()
-    assert invoke_indexer(event)["pages"][0]["status"] == "indexed"  # the redelivered event
+    redelivered = invoke_indexer(event)["pages"][0]
+    # Indexed again, or skipped because a timed-out bulk was applied by the server after all and the
+    # page record holds this version (written only after all its lines): either way exactly the page.
+    assert redelivered["status"] == "indexed" or "already indexed" in redelivered["detail"], redelivered
     assert_exactly(settings, document)
 
 
