@@ -12,9 +12,9 @@ from enum import StrEnum
 from typing import Any
 
 from lib import storage
+from lib.failures import read_failure
 from lib.index.documents import page_id
 from lib.index.store import get_page_record
-from lib.failures import read_failure
 from lib.keys import InvalidKey, page_ref_from_key
 from lib.versions import SourceVersion
 
