@@ -10,14 +10,12 @@ import json
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -25,13 +23,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from pagesearch.lambda_local import REGION, s3_record, sns_event
+from pagesearch.servers import running, start_moto, start_opensearch
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 DEFAULT_RESULTS = BENCH / "results"
 DEFAULT_CHART = BENCH / "summary.png"
 # Scratch space that survives between runs (page JSON made once); ignored by git as `.cache/`.
 CACHE = BENCH / ".cache"
-REGION = "us-east-1"
 PAGES_BUCKET = "bench-pages"
 RESULTS_BUCKET = "bench-results"
 # Lambda gives one full vCPU at 1,769 MB and CPU in proportion to memory below that.
@@ -478,46 +478,14 @@ def cpu_limits_available() -> str | None:
 # --------------------------------------------------------------------------- local servers
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.contextmanager
 def moto_server(log_dir: Path) -> Iterator[str]:
-    """moto's S3 over HTTP in its own process, as the functions would reach S3 over the network."""
-    port = free_port()
-    exe = Path(sys.executable).parent / "moto_server"
-    with open(log_dir / "moto.log", "ab") as log:
-        proc = subprocess.Popen(
-            [str(exe) if exe.exists() else "moto_server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=log,
-            stderr=log,
-            stdin=subprocess.DEVNULL,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/moto-api/", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("moto_server did not start") from None
-                time.sleep(0.1)
+    """moto's S3 over HTTP in its own process, as the functions would reach S3 over the network, with our buckets."""
+    with running(start_moto(log_dir / "moto.log")) as url:
         s3 = s3_client(url)
         for bucket in (PAGES_BUCKET, RESULTS_BUCKET):
             s3.create_bucket(Bucket=bucket)
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def s3_client(endpoint: str) -> Any:
@@ -528,16 +496,9 @@ def s3_client(endpoint: str) -> Any:
     )
 
 
-@contextlib.contextmanager
-def opensearch_server() -> Iterator[Any]:
-    """The OpenSearch API server (osmem-server), without the Japanese dictionary."""
-    from osmem_server import OsmemServer
-
-    server = OsmemServer.start(japanese=False)
-    try:
-        yield server
-    finally:
-        server.close()
+def opensearch_server(log_dir: Path) -> contextlib.AbstractContextManager[str]:
+    """The OpenSearch API server (osmem-server) for a block: its URL."""
+    return running(start_opensearch(log_dir / "opensearch.log"))
 
 
 def opensearch_client(url: str) -> Any:
@@ -620,70 +581,6 @@ def log(message: str) -> None:
 
 
 # --------------------------------------------------------------------------- Lambda events
-
-
-_sequence = 0
-
-
-def next_sequencer() -> str:
-    """S3 sequencers grow per key; a fresh key per page needs no more than a counter."""
-    global _sequence
-    _sequence += 1
-    return f"{time.time_ns():016X}{_sequence:04X}"
-
-
-def s3_record(bucket: str, key: str, *, etag: str, size: int, name: str = "ObjectCreated:Put") -> dict[str, Any]:
-    """One S3 notification record as S3 sends it (key URL-encoded, '+' for spaces)."""
-    from urllib.parse import quote_plus
-
-    return {
-        "eventVersion": "2.1",
-        "eventSource": "aws:s3",
-        "awsRegion": REGION,
-        "eventTime": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "eventName": name,
-        "userIdentity": {"principalId": "AWS:BENCH"},
-        "requestParameters": {"sourceIPAddress": "127.0.0.1"},
-        "responseElements": {},
-        "s3": {
-            "s3SchemaVersion": "1.0",
-            "configurationId": "bench",
-            "bucket": {"name": bucket, "ownerIdentity": {"principalId": "BENCH"}, "arn": f"arn:aws:s3:::{bucket}"},
-            "object": {
-                "key": quote_plus(key, safe="/"),
-                "size": size,
-                "eTag": etag.strip('"'),
-                "sequencer": next_sequencer(),
-            },
-        },
-    }
-
-
-def sns_event(record: dict[str, Any]) -> dict[str, Any]:
-    """The OCR function's trigger: SNS carrying the S3 event as a JSON string."""
-    topic = f"arn:aws:sns:{REGION}:123456789012:bench-pages"
-    return {
-        "Records": [
-            {
-                "EventSource": "aws:sns",
-                "EventVersion": "1.0",
-                "EventSubscriptionArn": f"{topic}:bench",
-                "Sns": {
-                    "Type": "Notification",
-                    "MessageId": str(uuid.uuid4()),
-                    "TopicArn": topic,
-                    "Subject": None,
-                    "Message": json.dumps({"Records": [record]}),
-                    "Timestamp": record["eventTime"],
-                    "SignatureVersion": "1",
-                    "Signature": "bench",
-                    "SigningCertUrl": "https://example.invalid/cert",
-                    "UnsubscribeUrl": "https://example.invalid/unsubscribe",
-                    "MessageAttributes": {},
-                },
-            }
-        ]
-    }
 
 
 def upload_page(s3: Any, page: Page, key: str) -> dict[str, Any]:

@@ -32,11 +32,11 @@ from bench.common import (
     opensearch_client,
     opensearch_server,
     s3_client,
-    s3_record,
     select_pages,
     summary,
     write_result,
 )
+from pagesearch.lambda_local import s3_record
 
 PART = "indexing"
 TARGET_RATIO = 0.9
@@ -69,18 +69,23 @@ def run(opts: Options) -> dict[str, Any]:
     paths = {p.stem: corpus.page_json(p) for p in pages}
     times: dict[str, list[float]] = {way: [] for way in WAYS}
     words: dict[str, list[int]] = {way: [] for way in WAYS}
-    with moto_server(work) as aws, opensearch_server() as server:
+    with moto_server(work) as aws, opensearch_server(work) as opensearch_url:
         s3 = s3_client(aws)
-        env = function_env(aws, opensearch_url=server.url, index="bench-handler")
+        env = function_env(aws, opensearch_url=opensearch_url, index="bench-handler")
         with Worker(env, work / "worker.log") as worker:
             # First calls (imports, clients, index creation) are not what is compared.
             first = pages[0]
             _put_and_invoke(s3, worker, docs[first.stem], "warmup", first.stem)
             worker.call(
-                "index_lib", url=server.url, index="bench-lib", doc_path=str(paths[first.stem]), book="w", page="w"
+                "index_lib", url=opensearch_url, index="bench-lib", doc_path=str(paths[first.stem]), book="w", page="w"
             )
             worker.call(
-                "index_bare", url=server.url, index="bench-bare", doc_path=str(paths[first.stem]), book="w", page="w"
+                "index_bare",
+                url=opensearch_url,
+                index="bench-bare",
+                doc_path=str(paths[first.stem]),
+                book="w",
+                page="w",
             )
             items = [(copy, page) for copy in range(copies) for page in pages]
             profile = None
@@ -94,7 +99,7 @@ def run(opts: Options) -> dict[str, Any]:
                     else:
                         answer = worker.call(
                             f"index_{'lib' if way == 'library' else 'bare'}",
-                            url=server.url,
+                            url=opensearch_url,
                             index=f"bench-{'lib' if way == 'library' else 'bare'}",
                             doc_path=str(paths[page.stem]),
                             book=book,
@@ -106,8 +111,8 @@ def run(opts: Options) -> dict[str, Any]:
             largest = max(pages, key=lambda p: docs[p.stem]["stats"]["words"])
             answer = _put_and_invoke(s3, worker, docs[largest.stem], "profile", largest.stem, profile=True)
             profile = {"page": largest.name, "handler_s": round(answer["s"], 4), "top_own_time": answer["profile"]}
-        batched = _bare_batched(server.url, docs, pages, copies)
-        layout = _layouts(server.url, docs, pages, 2 if opts.quick else 5)
+        batched = _bare_batched(opensearch_url, docs, pages, copies)
+        layout = _layouts(opensearch_url, docs, pages, 2 if opts.quick else 5)
     rates = {way: _rates(times[way], words[way]) for way in WAYS}
     rates["bare_batched"] = batched
     per_page_ratio = {

@@ -65,8 +65,10 @@ def run(opts: Options) -> dict[str, Any]:
     }
     latencies: dict[str, list[float]] = {name: [] for name in queries}
     hits: dict[str, int] = {}
-    with opensearch_server() as server:
-        client = opensearch_client(server.url)
+    work = opts.work / PART
+    work.mkdir(parents=True, exist_ok=True)
+    with opensearch_server(work) as opensearch_url:
+        client = opensearch_client(opensearch_url)
         log(f"{PART}: indexing {copies * len(pages)} pages")
         index = build_index(client, docs, pages, copies)
         log(f"{PART}: {index['documents']} documents in {index['build_s']} s; {rounds} rounds of queries")
