@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.common import Options, log, read_result
+from bench.log import log
+from bench.results import Options, read_result
 
 OURS, BASE, OTHER, ALT = "#1f77b4", "#9e9e9e", "#d62728", "#ff7f0e"
 

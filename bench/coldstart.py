@@ -16,22 +16,16 @@ import re
 import statistics
 from typing import Any
 
-from bench.common import (
-    ROOT,
-    Options,
-    child_env,
-    counting_wrapper,
-    function_env,
-    log,
-    moto_server,
-    run_measured,
-    runtime,
-    s3_client,
-    select_pages,
-    summary,
-    write_result,
-)
-from bench.memory import cold_invocation
+from bench.log import log
+from bench.pages import select_pages
+from bench.paths import ROOT
+from bench.processes import child_env, run_measured
+from bench.results import Options, write_result
+from bench.runtime import runtime
+from bench.services import moto_server, s3_client
+from bench.stats import summary
+from bench.tesseract import counting_wrapper
+from bench.worker_client import cold_invocation, function_env
 
 PART = "cold_start"
 MODULES = ("boto3", "handlers.ocr", "handlers.indexer")

@@ -14,7 +14,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench.common import CACHE, Page, log, tesseract_version
+from bench.log import log
+from bench.pages import Page
+from bench.paths import CACHE
+from bench.tesseract import tesseract_version
 
 
 def _cache_path(page: Page) -> Path:

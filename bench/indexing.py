@@ -23,19 +23,11 @@ import time
 from typing import Any
 
 from bench import corpus
-from bench.common import (
-    RESULTS_BUCKET,
-    Options,
-    Worker,
-    function_env,
-    moto_server,
-    opensearch_client,
-    opensearch_server,
-    s3_client,
-    select_pages,
-    summary,
-    write_result,
-)
+from bench.pages import select_pages
+from bench.results import Options, write_result
+from bench.services import RESULTS_BUCKET, moto_server, opensearch_client, opensearch_server, s3_client
+from bench.stats import summary
+from bench.worker_client import Worker, function_env
 from pagesearch.lambda_local import s3_record
 
 PART = "indexing"

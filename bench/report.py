@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bench.common import DEFAULT_RESULTS, ROOT, Options, log, read_result
+from bench.log import log
+from bench.paths import DEFAULT_RESULTS, ROOT
+from bench.results import Options, read_result
 
 DOC = ROOT / "docs" / "bench.md"
 BEGIN, END = "<!-- bench:table:begin -->", "<!-- bench:table:end -->"

@@ -16,7 +16,11 @@ import time
 from typing import Any
 
 from bench import corpus
-from bench.common import Options, log, opensearch_client, opensearch_server, select_pages, summary, write_result
+from bench.log import log
+from bench.pages import select_pages
+from bench.results import Options, write_result
+from bench.services import opensearch_client, opensearch_server
+from bench.stats import summary
 
 PART = "search"
 INDEX = "bench-search"
