@@ -83,3 +83,10 @@ def pick_queries(docs: dict[str, dict[str, Any]]) -> dict[str, str]:
     swap = "x" if word[2] != "x" else "y"
     fuzzy = word[:2] + swap + word[3:]
     return {"word": word, "phrase": f'"{phrase}"', "fuzzy": fuzzy}
+
+
+def version(book: str, page: str) -> Any:
+    """A fixed source version for a copied page (the documents carry it; its values do not matter here)."""
+    from lib.versions import SourceVersion
+
+    return SourceVersion(key=f"{book}/{page}.json", event_time="2026-01-01T00:00:00.000Z", sequencer="01", etag="x")

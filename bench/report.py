@@ -113,27 +113,29 @@ def rows(opts: Options) -> list[dict[str, str]]:
     r = read_result(opts, "tesseractjs")
     if r and "ratios" in r:
         q, e = r["ratios"], r["engines"]
-        add(
-            "4 Tesseract.js",
-            "one page per process: time",
-            _mmm(e["js_cold"]["s"], " s"),
-            f"ours cold {_mmm(e['ours_cold']['s'], ' s')}",
-            _mmm(q["js_cold_to_ours_cold_time"]),
-        )
-        add(
-            "4 Tesseract.js",
+        units = {"s": (" s", 2), "peak_mb": (" MB", 0)}
+
+        def versus(figure: str, side: str, base_label: str, base: str, key: str, ratio: str) -> None:
+            """One engine's median (min-max) against another's, and the ratio of the pairs."""
+            unit, digits = units[key]
+            add(
+                "4 Tesseract.js",
+                figure,
+                _mmm(e[side][key], unit, digits=digits),
+                f"{base_label} {_mmm(e[base][key], unit, digits=digits)}",
+                _mmm(q[ratio]),
+            )
+
+        versus("one page per process: time", "js_cold", "ours cold", "ours_cold", "s", "js_cold_to_ours_cold_time")
+        versus(
             "one page per process: peak memory",
-            _mmm(e["js_cold"]["peak_mb"], " MB", digits=0),
-            f"ours cold {_mmm(e['ours_cold']['peak_mb'], ' MB', digits=0)}",
-            _mmm(q["js_cold_to_ours_cold_peak_memory"]),
+            "js_cold",
+            "ours cold",
+            "ours_cold",
+            "peak_mb",
+            "js_cold_to_ours_cold_peak_memory",
         )
-        add(
-            "4 Tesseract.js",
-            "warm worker: time per page",
-            _mmm(e["js_warm"]["s"], " s"),
-            f"ours warm {_mmm(e['ours_warm']['s'], ' s')}",
-            _mmm(q["js_warm_to_ours_warm_time"]),
-        )
+        versus("warm worker: time per page", "js_warm", "ours warm", "ours_warm", "s", "js_warm_to_ours_warm_time")
         add(
             "4 Tesseract.js",
             "warm worker: peak memory over the run",
@@ -141,12 +143,13 @@ def rows(opts: Options) -> list[dict[str, str]]:
             f"ours warm {e['ours_warm']['peak_mb_whole_run']:.0f} MB",
             f"{q['js_warm_to_ours_warm_peak_memory']:.2f}",
         )
-        add(
-            "4 Tesseract.js",
+        versus(
             "warm worker vs the CLI with the same model",
-            _mmm(e["js_warm"]["s"], " s"),
-            f"CLI {_mmm(e['cli_same_model']['s'], ' s')}",
-            _mmm(q["js_warm_to_cli_same_model_time"]),
+            "js_warm",
+            "CLI",
+            "cli_same_model",
+            "s",
+            "js_warm_to_cli_same_model_time",
         )
         cer = r["cer_median"]
         add(
