@@ -90,3 +90,14 @@ def version(book: str, page: str) -> Any:
     from lib.versions import SourceVersion
 
     return SourceVersion(key=f"{book}/{page}.json", event_time="2026-01-01T00:00:00.000Z", sequencer="01", etag="x")
+
+
+def bulk_body(actions: list[dict[str, Any]]) -> bytes:
+    """Bulk actions (``_id``, ``_source``, ``_op_type``) as the NDJSON body of one ``_bulk`` request."""
+    lines = []
+    for action in actions:
+        meta = {action.get("_op_type", "index"): {"_id": action["_id"]}}
+        lines.append(json.dumps(meta, separators=(",", ":")))
+        if "_source" in action:
+            lines.append(json.dumps(action["_source"], ensure_ascii=False, separators=(",", ":")))
+    return ("\n".join(lines) + "\n").encode()

@@ -59,13 +59,7 @@ def _line_layout(built: Any) -> list[dict[str, Any]]:
 
 def _body_bytes(actions: list[dict[str, Any]]) -> tuple[int, int]:
     """Bytes of the NDJSON bulk body, raw and gzip-compressed (the client sends it compressed)."""
-    lines = []
-    for action in actions:
-        meta = {action.get("_op_type", "index"): {"_id": action["_id"]}}
-        lines.append(json.dumps(meta, separators=(",", ":")))
-        if "_source" in action:
-            lines.append(json.dumps(action["_source"], ensure_ascii=False, separators=(",", ":")))
-    body = ("\n".join(lines) + "\n").encode()
+    body = corpus.bulk_body(actions)
     return len(body), len(gzip.compress(body, 6))
 
 

@@ -29,6 +29,7 @@ class Run:
     stderr: str = ""
     sampler: TreeSampler | None = None
     output: Path | None = None  # what the command wrote, when the caller knows
+    started_at: float = 0.0  # perf_counter just before the spawn, to place the child's own stamps
 
     @property
     def peak_mb(self) -> float:
@@ -200,4 +201,5 @@ def run_measured(
             stdout=out.read() if capture else b"",
             stderr=err.read().decode(errors="replace")[-stderr_tail:],
             sampler=sampler,
+            started_at=started,
         )

@@ -5,16 +5,18 @@ from __future__ import annotations
 import contextlib
 import json
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from bench.cpu import CpuLimit
 from bench.pages import Page
 from bench.paths import ROOT
-from bench.processes import child_env, run_measured
+from bench.processes import Run, child_env, run_measured
 from bench.runtime import runtime
 from bench.services import PAGES_BUCKET, RESULTS_BUCKET, fresh_key, upload_page
 from bench.tesseract import read_counts
+from pagesearch.lambda_local import FUNCTIONS
 
 
 class Worker:
@@ -106,26 +108,44 @@ def function_env(
     return env
 
 
-def cold_invocation(
-    s3: Any, env: dict[str, str], page: Page, work: Any, count_file: Any, *, invocations: int = 2, cpu: Any = None
-) -> dict[str, Any]:
-    """One fresh container: import the handler, invoke it ``invocations`` times on the page under new keys."""
-    keys = [fresh_key(page, "cold") for _ in range(invocations)]
-    events = [upload_page(s3, page, key) for key in keys]
-    events_path = work / f"events-{page.stem}.json"
+def cold_container(
+    target: str,
+    events: list[dict[str, Any]],
+    env: dict[str, str],
+    events_path: Path,
+    *,
+    flags: Sequence[str] = (),
+    cpu: CpuLimit | None = None,
+    sample: bool = False,
+) -> tuple[dict[str, Any], Run]:
+    """A fresh ``python -m bench.worker --cold TARGET``: TARGET imported, then called on each event in turn.
+
+    ``flags`` go to the interpreter (``-X pycache_prefix=...``). Returns the
+    worker's answer (import time, each invocation's result, time and stamps)
+    and the process as run_measured saw it.
+    """
     events_path.write_text(json.dumps(events))
-    _, seen = read_counts(count_file)
     run = run_measured(
-        [*runtime().python, "-m", "bench.worker", "--cold", str(events_path)],
+        [*runtime().python, *flags, "-m", "bench.worker", "--cold", target, str(events_path)],
         env={**env, "PYTHONPATH": runtime().pythonpath},
         cwd=ROOT,
         capture=True,
-        sample=True,
+        sample=sample,
         cpu=cpu,
     )
     if run.returncode != 0:
-        raise RuntimeError(f"cold worker failed on {page.name}: {run.stderr}")
-    answer = json.loads(run.stdout.decode().strip().splitlines()[-1])
+        raise RuntimeError(f"cold worker {target} failed: {run.stderr}")
+    return json.loads(run.stdout.decode().strip().splitlines()[-1]), run
+
+
+def cold_invocation(
+    s3: Any, env: dict[str, str], page: Page, work: Any, count_file: Any, *, invocations: int = 2, cpu: Any = None
+) -> dict[str, Any]:
+    """One fresh container: import the OCR handler, invoke it ``invocations`` times on the page under new keys."""
+    keys = [fresh_key(page, "cold") for _ in range(invocations)]
+    events = [upload_page(s3, page, key) for key in keys]
+    _, seen = read_counts(count_file)
+    answer, run = cold_container(FUNCTIONS["ocr"], events, env, work / f"events-{page.stem}.json", cpu=cpu, sample=True)
     starts, _ = read_counts(count_file, seen)
     for item in answer["invocations"]:
         status = item["result"]["pages"][0]["status"]
