@@ -17,7 +17,10 @@ import time
 import traceback
 from pathlib import Path
 
-from bench.common import CACHE, DEFAULT_CHART, DEFAULT_RESULTS, Options, log, set_runtime
+from bench.log import log
+from bench.paths import CACHE, DEFAULT_CHART, DEFAULT_RESULTS
+from bench.results import Options
+from bench.runtime import set_runtime
 
 # part name -> module with run(opts)
 PARTS = {

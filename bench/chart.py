@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.common import Options, log, read_result
+from bench.log import log
+from bench.results import Options, read_result
 
 OURS, BASE, OTHER, ALT = "#1f77b4", "#9e9e9e", "#d62728", "#ff7f0e"
 
@@ -173,19 +174,21 @@ def _search(ax: Any, opts: Options) -> None:
 
 def _cold_start(ax: Any, opts: Options) -> None:
     r = read_result(opts, "cold_start")
-    if not r:
+    if not r or "whole_process" not in r:
         return _empty(ax, "7 Cold start")
-    modules = ["boto3", "handlers.ocr", "handlers.indexer"]
+    shipped = r["whole_process"]["shipped"]["until_imported_ms"]
+    compiled = r["whole_process"]["compiled"]["until_imported_ms"]
     _bars(
         ax,
-        ["import boto3", "import\nhandlers.ocr", "import\nhandlers.indexer"],
-        [r["import_ms"][m] for m in modules],
-        [BASE, OURS, OURS],
-        "ms (-X importtime, cumulative)",
+        ["boto3", "ocr\nas shipped", "ocr\n.pyc", "indexer\nas shipped", "indexer\n.pyc"],
+        [shipped["boto3"], *(state[m] for m in ("handlers.ocr", "handlers.indexer") for state in (shipped, compiled))],
+        [BASE, OURS, ALT, OURS, ALT],
+        "ms, spawn until imported (whole process)",
     )
     added = r["added_to_boto3_ms"]
     ax.set_title(
-        f"7 Import: +{added['handlers.ocr']:.0f} / +{added['handlers.indexer']:.0f} ms over boto3 (target ≤ +50)",
+        f"7 Cold start: +{added['handlers.ocr']:.0f} / +{added['handlers.indexer']:.0f} ms over boto3 "
+        f"(target ≤ +{r['target']['max_added_ms']})",
         fontsize=10,
     )
 

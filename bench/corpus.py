@@ -14,7 +14,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench.common import CACHE, Page, log, tesseract_version
+from bench.log import log
+from bench.pages import Page
+from bench.paths import CACHE
+from bench.tesseract import tesseract_version
 
 
 def _cache_path(page: Page) -> Path:
@@ -80,3 +83,21 @@ def pick_queries(docs: dict[str, dict[str, Any]]) -> dict[str, str]:
     swap = "x" if word[2] != "x" else "y"
     fuzzy = word[:2] + swap + word[3:]
     return {"word": word, "phrase": f'"{phrase}"', "fuzzy": fuzzy}
+
+
+def version(book: str, page: str) -> Any:
+    """A fixed source version for a copied page (the documents carry it; its values do not matter here)."""
+    from lib.versions import SourceVersion
+
+    return SourceVersion(key=f"{book}/{page}.json", event_time="2026-01-01T00:00:00.000Z", sequencer="01", etag="x")
+
+
+def bulk_body(actions: list[dict[str, Any]]) -> bytes:
+    """Bulk actions (``_id``, ``_source``, ``_op_type``) as the NDJSON body of one ``_bulk`` request."""
+    lines = []
+    for action in actions:
+        meta = {action.get("_op_type", "index"): {"_id": action["_id"]}}
+        lines.append(json.dumps(meta, separators=(",", ":")))
+        if "_source" in action:
+            lines.append(json.dumps(action["_source"], ensure_ascii=False, separators=(",", ":")))
+    return ("\n".join(lines) + "\n").encode()

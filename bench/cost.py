@@ -3,7 +3,7 @@
 Lambda gives a function CPU in proportion to its memory (one vCPU at 1,769
 MB) through a CFS quota. This part puts the OCR handler's warm container and
 the bare Tesseract CLI under the same quota for several memory sizes
-(bench.common.CpuLimit; a cgroup on this machine) and times them interleaved on
+(bench.cpu.CpuLimit; a cgroup on this machine) and times them interleaved on
 a subset of pages, so each size's duration is measured, not assumed. Cost per
 page is billed duration (rounded up to the millisecond) x memory x the price
 per GB-second; requests, S3 and SNS are listed separately, and so is
@@ -17,26 +17,14 @@ import math
 import statistics
 from typing import Any
 
-from bench.common import (
-    LAMBDA_MB_PER_VCPU,
-    CpuLimit,
-    Options,
-    Worker,
-    bare_output,
-    bare_tesseract,
-    counting_wrapper,
-    cpu_limits_available,
-    fresh_key,
-    function_env,
-    log,
-    moto_server,
-    read_result,
-    s3_client,
-    select_pages,
-    summary,
-    upload_page,
-    write_result,
-)
+from bench.cpu import LAMBDA_MB_PER_VCPU, CpuLimit, cpu_limits_available
+from bench.log import log
+from bench.pages import select_pages
+from bench.results import Options, read_result, write_result
+from bench.services import fresh_key, moto_server, s3_client, upload_page
+from bench.stats import summary
+from bench.tesseract import bare_output, bare_tesseract, counting_wrapper
+from bench.worker_client import Worker, function_env
 
 PART = "cost"
 TARGET_RATIO = 1.1

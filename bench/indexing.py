@@ -10,43 +10,28 @@ distinct books go three ways, rotated page by page in one warm worker:
   ``opensearchpy.helpers.bulk`` in one request per page.
 
 ``bare_batched`` (all pages in requests of 1,000 documents) is the server's
-best rate, for reference. The index-layout comparison the indexer issue asks
-for (line documents carrying word boxes, as shipped, against line documents
-plus one document per word) is written to index_layout.json.
+best rate, for reference. The same run compares index layouts
+(bench.index_layout) on the same server and writes index_layout.json.
 """
 
 from __future__ import annotations
 
-import gzip
 import json
 import time
 from typing import Any
 
 from bench import corpus
-from bench.common import (
-    RESULTS_BUCKET,
-    Options,
-    Worker,
-    function_env,
-    moto_server,
-    opensearch_client,
-    opensearch_server,
-    s3_client,
-    s3_record,
-    select_pages,
-    summary,
-    write_result,
-)
+from bench.index_layout import compare_layouts
+from bench.pages import select_pages
+from bench.results import Options, write_result
+from bench.services import RESULTS_BUCKET, moto_server, opensearch_client, opensearch_server, s3_client
+from bench.stats import summary
+from bench.worker_client import Worker, function_env
+from pagesearch.lambda_local import s3_record
 
 PART = "indexing"
 TARGET_RATIO = 0.9
 WAYS = ("handler", "library", "bare")
-
-
-def _version(book: str, page: str) -> Any:
-    from lib.versions import SourceVersion
-
-    return SourceVersion(key=f"{book}/{page}.json", event_time="2026-01-01T00:00:00.000Z", sequencer="01", etag="x")
 
 
 def _rates(times: list[float], words: list[int]) -> dict[str, Any]:
@@ -69,18 +54,23 @@ def run(opts: Options) -> dict[str, Any]:
     paths = {p.stem: corpus.page_json(p) for p in pages}
     times: dict[str, list[float]] = {way: [] for way in WAYS}
     words: dict[str, list[int]] = {way: [] for way in WAYS}
-    with moto_server(work) as aws, opensearch_server() as server:
+    with moto_server(work) as aws, opensearch_server(work) as opensearch_url:
         s3 = s3_client(aws)
-        env = function_env(aws, opensearch_url=server.url, index="bench-handler")
+        env = function_env(aws, opensearch_url=opensearch_url, index="bench-handler")
         with Worker(env, work / "worker.log") as worker:
             # First calls (imports, clients, index creation) are not what is compared.
             first = pages[0]
             _put_and_invoke(s3, worker, docs[first.stem], "warmup", first.stem)
             worker.call(
-                "index_lib", url=server.url, index="bench-lib", doc_path=str(paths[first.stem]), book="w", page="w"
+                "index_lib", url=opensearch_url, index="bench-lib", doc_path=str(paths[first.stem]), book="w", page="w"
             )
             worker.call(
-                "index_bare", url=server.url, index="bench-bare", doc_path=str(paths[first.stem]), book="w", page="w"
+                "index_bare",
+                url=opensearch_url,
+                index="bench-bare",
+                doc_path=str(paths[first.stem]),
+                book="w",
+                page="w",
             )
             items = [(copy, page) for copy in range(copies) for page in pages]
             profile = None
@@ -94,7 +84,7 @@ def run(opts: Options) -> dict[str, Any]:
                     else:
                         answer = worker.call(
                             f"index_{'lib' if way == 'library' else 'bare'}",
-                            url=server.url,
+                            url=opensearch_url,
                             index=f"bench-{'lib' if way == 'library' else 'bare'}",
                             doc_path=str(paths[page.stem]),
                             book=book,
@@ -106,8 +96,8 @@ def run(opts: Options) -> dict[str, Any]:
             largest = max(pages, key=lambda p: docs[p.stem]["stats"]["words"])
             answer = _put_and_invoke(s3, worker, docs[largest.stem], "profile", largest.stem, profile=True)
             profile = {"page": largest.name, "handler_s": round(answer["s"], 4), "top_own_time": answer["profile"]}
-        batched = _bare_batched(server.url, docs, pages, copies)
-        layout = _layouts(server.url, docs, pages, 2 if opts.quick else 5)
+        batched = _bare_batched(opensearch_url, docs, pages, copies)
+        layout = compare_layouts(opensearch_url, docs, pages, 2 if opts.quick else 5)
     rates = {way: _rates(times[way], words[way]) for way in WAYS}
     rates["bare_batched"] = batched
     per_page_ratio = {
@@ -165,7 +155,7 @@ def _bare_batched(url: str, docs: dict[str, dict[str, Any]], pages: list[Any], c
     for copy in range(copies):
         for page in pages:
             built = index_documents(
-                corpus.renamed(docs[page.stem], f"x{copy:03d}", page.stem), _version("x", page.stem), "2026-01-01"
+                corpus.renamed(docs[page.stem], f"x{copy:03d}", page.stem), corpus.version("x", page.stem), "2026-01-01"
             )
             actions.extend(replace_actions(built, None))
             words += sum(len(d["words"]) for d in built.lines)
@@ -180,204 +170,4 @@ def _bare_batched(url: str, docs: dict[str, dict[str, Any]], pages: list[Any], c
         "pages_per_s": round(n / elapsed, 2),
         "words_per_s": round(words / elapsed, 1),
         "documents_per_s": round(len(actions) / elapsed, 1),
-    }
-
-
-# --------------------------------------------------------------------------- index layouts
-
-WORD_INDEX = "layout-words"
-LINE_INDEX = "layout-lines"
-
-
-def _word_layout(built: Any) -> list[dict[str, Any]]:
-    """Line documents without word boxes, plus one document per word with its box."""
-    actions = []
-    common = {k: built.record[k] for k in ("book", "page", "page_id", "page_number")}
-    for line in built.lines:
-        slim = {k: v for k, v in line.items() if k != "words"}
-        if "next" in slim:
-            slim["next"] = {k: v for k, v in slim["next"].items() if k != "words"}
-        actions.append({"_id": f"{built.pid}-{line['line']}", "_source": slim})
-        for n, word in enumerate(line["words"], start=1):
-            actions.append(
-                {
-                    "_id": f"{built.pid}-{line['line']}-w{n}",
-                    "_source": {
-                        **common,
-                        "kind": "word",
-                        "line": line["line"],
-                        "word": n,
-                        "text": word["text"],
-                        "bbox": word["bbox"],
-                    },
-                }
-            )
-    actions.append({"_id": f"{built.pid}-page", "_source": {**built.record, "high_water": len(built.lines)}})
-    return actions
-
-
-def _line_layout(built: Any) -> list[dict[str, Any]]:
-    from lib.index.documents import replace_actions
-
-    return list(replace_actions(built, None))
-
-
-def _body_bytes(actions: list[dict[str, Any]]) -> tuple[int, int]:
-    """Bytes of the NDJSON bulk body, raw and gzip-compressed (the client sends it compressed)."""
-    lines = []
-    for action in actions:
-        meta = {action.get("_op_type", "index"): {"_id": action["_id"]}}
-        lines.append(json.dumps(meta, separators=(",", ":")))
-        if "_source" in action:
-            lines.append(json.dumps(action["_source"], ensure_ascii=False, separators=(",", ":")))
-    body = ("\n".join(lines) + "\n").encode()
-    return len(body), len(gzip.compress(body, 6))
-
-
-def _word_query(client: Any, index: str, word: str) -> int:
-    """Words layout: the word documents (boxes), then their lines for the text around them."""
-    response = client.search(
-        index=index,
-        body={
-            "size": 10,
-            "query": {
-                "bool": {
-                    "must": [{"match": {"text": {"query": word, "fuzziness": "AUTO"}}}],
-                    "filter": [{"term": {"kind": "word"}}],
-                }
-            },
-        },
-    )
-    hits = response["hits"]["hits"]
-    _line_docs(client, index, [(h["_source"]["page_id"], h["_source"]["line"]) for h in hits])
-    return len(hits)
-
-
-def _phrase_query(client: Any, index: str, phrase: str) -> int:
-    """Words layout: the matching lines (highlighted), then the word documents of those lines for boxes."""
-    response = client.search(
-        index=index,
-        body={
-            "size": 10,
-            "query": {
-                "bool": {
-                    "should": [{"match_phrase": {"text": phrase}}, {"match_phrase": {"text_pair": phrase}}],
-                    "minimum_should_match": 1,
-                    "filter": [{"term": {"kind": "line"}}],
-                }
-            },
-            "highlight": {"fields": {"text": {"number_of_fragments": 0}}},
-        },
-    )
-    hits = response["hits"]["hits"]
-    keys = [(h["_source"]["page_id"], h["_source"]["line"]) for h in hits]
-    if keys:
-        client.search(
-            index=index,
-            body={
-                "size": 1000,
-                "query": {
-                    "bool": {
-                        "filter": [{"term": {"kind": "word"}}],
-                        "should": [
-                            {"bool": {"filter": [{"term": {"page_id": p}}, {"term": {"line": n}}]}} for p, n in keys
-                        ],
-                        "minimum_should_match": 1,
-                    }
-                },
-            },
-        )
-    return len(hits)
-
-
-def _line_docs(client: Any, index: str, keys: list[tuple[str, int]]) -> None:
-    if keys:
-        client.mget(index=index, body={"ids": [f"{p}-{n}" for p, n in keys]})
-
-
-def _layouts(url: str, docs: dict[str, dict[str, Any]], pages: list[Any], copies: int) -> dict[str, Any]:
-    from opensearchpy import helpers
-
-    from lib.index.documents import INDEX_MAPPINGS, INDEX_SETTINGS, index_documents
-    from lib.index.store import ensure_index
-    from lib.search.query import search
-
-    client = opensearch_client(url)
-    ensure_index(client, LINE_INDEX)
-    word_mappings = json.loads(json.dumps(INDEX_MAPPINGS))
-    word_mappings["properties"]["word"] = {"type": "integer"}
-    client.indices.create(index=WORD_INDEX, body={"settings": INDEX_SETTINGS, "mappings": word_mappings})
-    build = {"lines": (_line_layout, LINE_INDEX), "lines_and_words": (_word_layout, WORD_INDEX)}
-    stats: dict[str, dict[str, Any]] = {
-        name: {"documents": 0, "body_bytes": 0, "body_gzip_bytes": 0, "seconds": 0.0} for name in build
-    }
-    n = 0
-    for copy in range(copies):
-        for page in pages:
-            built = index_documents(
-                corpus.renamed(docs[page.stem], f"y{copy:03d}", page.stem), _version("y", page.stem), "2026-01-01"
-            )
-            order = list(build) if n % 2 == 0 else list(reversed(build))
-            for name in order:
-                make, index = build[name]
-                actions = make(built)
-                raw, packed = _body_bytes(actions)
-                started = time.perf_counter()
-                helpers.bulk(client, actions, index=index, chunk_size=len(actions) + 1, max_chunk_bytes=256 * 2**20)
-                stats[name]["seconds"] += time.perf_counter() - started
-                stats[name]["documents"] += len(actions)
-                stats[name]["body_bytes"] += raw
-                stats[name]["body_gzip_bytes"] += packed
-            n += 1
-    queries = corpus.pick_queries(docs)
-    word, phrase = queries["word"], queries["phrase"].strip('"')
-    latencies: dict[str, dict[str, list[float]]] = {name: {"word": [], "phrase": []} for name in build}
-    rounds = 3 if len(pages) < 5 else 30
-    for r in range(rounds + 2):
-        for name in build if r % 2 == 0 else reversed(list(build)):
-            for kind, text in (("word", word), ("phrase", phrase)):
-                started = time.perf_counter()
-                if name == "lines":
-                    search(client, LINE_INDEX, text if kind == "word" else f'"{text}"')
-                elif kind == "word":
-                    _word_query(client, WORD_INDEX, text)
-                else:
-                    _phrase_query(client, WORD_INDEX, text)
-                if r >= 2:  # two warm-up rounds
-                    latencies[name][kind].append((time.perf_counter() - started) * 1000)
-    layouts = {}
-    for name, s in stats.items():
-        layouts[name] = {
-            "documents": s["documents"],
-            "documents_per_page": round(s["documents"] / n, 1),
-            "body_bytes": s["body_bytes"],
-            "body_gzip_bytes": s["body_gzip_bytes"],
-            "bytes_per_page": round(s["body_bytes"] / n),
-            "pages_per_s": round(n / s["seconds"], 2),
-            "documents_per_s": round(s["documents"] / s["seconds"], 1),
-            "query_ms": {kind: summary(values, 2) for kind, values in latencies[name].items()},
-        }
-    lines, words = layouts["lines"], layouts["lines_and_words"]
-    return {
-        "what": "the index layout we ship (one document per line, word boxes stored in it, not indexed) vs line "
-        "documents plus one document per word; per-page bulk requests into osmem-server, alternating",
-        "pages": n,
-        "queries": {"word": word, "phrase": phrase},
-        "query_method": "lines: lib.search.search (one request, highlighting); lines_and_words: word -> word "
-        "documents then an mget of their lines; phrase -> line documents then a search for their words' boxes",
-        "layouts": layouts,
-        "ratios_words_layout_to_lines": {
-            "documents": round(words["documents"] / lines["documents"], 2),
-            "body_bytes": round(words["body_bytes"] / lines["body_bytes"], 2),
-            "body_gzip_bytes": round(words["body_gzip_bytes"] / lines["body_gzip_bytes"], 2),
-            "indexing_pages_per_s": round(words["pages_per_s"] / lines["pages_per_s"], 3),
-            "word_query_median_ms": round(words["query_ms"]["word"]["median"] / lines["query_ms"]["word"]["median"], 2),
-            "phrase_query_median_ms": round(
-                words["query_ms"]["phrase"]["median"] / lines["query_ms"]["phrase"]["median"], 2
-            ),
-        },
-        "memory_note": "osmem-server holds about 7 KB per document, so documents per page is also its memory per page",
-        "decision": "lines (shipped)"
-        if words["documents"] > lines["documents"] and words["pages_per_s"] <= lines["pages_per_s"]
-        else "revisit",
     }

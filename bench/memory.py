@@ -3,7 +3,7 @@
 Each page is OCR'd in a fresh process (``python -m bench.worker --cold``), as a
 cold Lambda container does: Python, the handler's imports, the image bytes, and
 the Tesseract child. Python's peak and the child's peak are each process's
-VmHWM (see common.TreeSampler for why not getrusage); their sum bounds the
+VmHWM (see bench.processes.TreeSampler for why not getrusage); their sum bounds the
 tree's peak from above and is what the target is judged on. The tree's summed
 RSS, sampled, gives the lower bound. Tesseract's own peak is the bare CLI's
 VmHWM on the same page, run interleaved. The same runs count the Tesseract starts of a cold
@@ -13,71 +13,19 @@ invocation against a second one in the same process.
 
 from __future__ import annotations
 
-import json
 import statistics
 from typing import Any
 
-from bench.common import (
-    ROOT,
-    Options,
-    Page,
-    bare_output,
-    bare_tesseract,
-    counting_wrapper,
-    fresh_key,
-    function_env,
-    log,
-    moto_server,
-    read_counts,
-    run_measured,
-    runtime,
-    s3_client,
-    select_pages,
-    summary,
-    upload_page,
-    write_result,
-)
+from bench.log import log
+from bench.pages import select_pages
+from bench.results import Options, write_result
+from bench.services import moto_server, s3_client
+from bench.stats import summary
+from bench.tesseract import bare_output, bare_tesseract, counting_wrapper
+from bench.worker_client import cold_invocation, function_env
 
 PART = "memory"
 TARGET_MB_ABOVE_TESSERACT = 64
-
-
-def cold_invocation(
-    s3: Any, env: dict[str, str], page: Page, work: Any, count_file: Any, *, invocations: int = 2, cpu: Any = None
-) -> dict[str, Any]:
-    """One fresh container: import the handler, invoke it ``invocations`` times on the page under new keys."""
-    keys = [fresh_key(page, "cold") for _ in range(invocations)]
-    events = [upload_page(s3, page, key) for key in keys]
-    events_path = work / f"events-{page.stem}.json"
-    events_path.write_text(json.dumps(events))
-    _, seen = read_counts(count_file)
-    run = run_measured(
-        [*runtime().python, "-m", "bench.worker", "--cold", str(events_path)],
-        env={**env, "PYTHONPATH": runtime().pythonpath},
-        cwd=ROOT,
-        capture=True,
-        sample=True,
-        cpu=cpu,
-    )
-    if run.returncode != 0:
-        raise RuntimeError(f"cold worker failed on {page.name}: {run.stderr}")
-    answer = json.loads(run.stdout.decode().strip().splitlines()[-1])
-    starts, _ = read_counts(count_file, seen)
-    for item in answer["invocations"]:
-        status = item["result"]["pages"][0]["status"]
-        if status != "ocr":
-            raise RuntimeError(f"cold invocation on {page.name} ended {status}: {item['result']}")
-    assert run.sampler is not None
-    answer.update(
-        python_at_peak_mb=run.sampler.root_rss_at_peak_mb,
-        keys=keys,
-        process_wall_s=run.wall_s,
-        tree_sampled_peak_mb=run.sampler.peak_sum_mb,
-        tesseract_peak_mb=run.sampler.peak_of("tesseract"),
-        ocr_starts=sum(1 for s in starts if "--version" not in s[-1]),
-        version_starts=sum(1 for s in starts if "--version" in s[-1]),
-    )
-    return answer
 
 
 def run(opts: Options) -> dict[str, Any]:

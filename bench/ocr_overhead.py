@@ -17,27 +17,14 @@ import json
 import statistics
 from typing import Any
 
-from bench.common import (
-    RESULTS_BUCKET,
-    Options,
-    Worker,
-    bare_output,
-    bare_tesseract,
-    counting_wrapper,
-    fresh_key,
-    function_env,
-    log,
-    moto_server,
-    read_counts,
-    result_key,
-    run_measured,
-    s3_client,
-    select_pages,
-    summary,
-    tesseract_bin,
-    upload_page,
-    write_result,
-)
+from bench.log import log
+from bench.pages import select_pages
+from bench.processes import child_env, run_measured
+from bench.results import Options, write_result
+from bench.services import RESULTS_BUCKET, fresh_key, moto_server, result_key, s3_client, upload_page
+from bench.stats import summary
+from bench.tesseract import bare_output, bare_tesseract, counting_wrapper, read_counts, tesseract_bin
+from bench.worker_client import Worker, function_env
 from pagesearch.text_metrics import cer
 
 PART = "ocr_overhead"
@@ -46,8 +33,6 @@ TARGET_RATIO = 1.05
 
 def _wrapper_cost_ms(wrapper: Any, count_file: Any, rounds: int) -> dict[str, Any]:
     """What the counting wrapper adds to one Tesseract start (`--version`, interleaved)."""
-    from bench.common import child_env
-
     env = child_env({"PAGESEARCH_BENCH_COUNT_FILE": str(count_file)})
     bare, wrapped = [], []
     for _ in range(rounds):

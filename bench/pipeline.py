@@ -20,19 +20,13 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from bench.common import (
-    Options,
-    bare_output,
-    bare_tesseract,
-    child_env,
-    log,
-    opensearch_client,
-    s3_client,
-    select_pages,
-    summary,
-    tesseract_bin,
-    write_result,
-)
+from bench.log import log
+from bench.pages import select_pages
+from bench.processes import child_env
+from bench.results import Options, write_result
+from bench.services import opensearch_client, s3_client
+from bench.stats import summary
+from bench.tesseract import bare_output, bare_tesseract, tesseract_bin
 
 PART = "pipeline"
 TIMEOUT_S = 1500

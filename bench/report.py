@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bench.common import DEFAULT_RESULTS, ROOT, Options, log, read_result
+from bench.log import log
+from bench.paths import DEFAULT_RESULTS, ROOT
+from bench.results import Options, read_result
 
 DOC = ROOT / "docs" / "bench.md"
 BEGIN, END = "<!-- bench:table:begin -->", "<!-- bench:table:end -->"
@@ -111,27 +113,29 @@ def rows(opts: Options) -> list[dict[str, str]]:
     r = read_result(opts, "tesseractjs")
     if r and "ratios" in r:
         q, e = r["ratios"], r["engines"]
-        add(
-            "4 Tesseract.js",
-            "one page per process: time",
-            _mmm(e["js_cold"]["s"], " s"),
-            f"ours cold {_mmm(e['ours_cold']['s'], ' s')}",
-            _mmm(q["js_cold_to_ours_cold_time"]),
-        )
-        add(
-            "4 Tesseract.js",
+        units = {"s": (" s", 2), "peak_mb": (" MB", 0)}
+
+        def versus(figure: str, side: str, base_label: str, base: str, key: str, ratio: str) -> None:
+            """One engine's median (min-max) against another's, and the ratio of the pairs."""
+            unit, digits = units[key]
+            add(
+                "4 Tesseract.js",
+                figure,
+                _mmm(e[side][key], unit, digits=digits),
+                f"{base_label} {_mmm(e[base][key], unit, digits=digits)}",
+                _mmm(q[ratio]),
+            )
+
+        versus("one page per process: time", "js_cold", "ours cold", "ours_cold", "s", "js_cold_to_ours_cold_time")
+        versus(
             "one page per process: peak memory",
-            _mmm(e["js_cold"]["peak_mb"], " MB", digits=0),
-            f"ours cold {_mmm(e['ours_cold']['peak_mb'], ' MB', digits=0)}",
-            _mmm(q["js_cold_to_ours_cold_peak_memory"]),
+            "js_cold",
+            "ours cold",
+            "ours_cold",
+            "peak_mb",
+            "js_cold_to_ours_cold_peak_memory",
         )
-        add(
-            "4 Tesseract.js",
-            "warm worker: time per page",
-            _mmm(e["js_warm"]["s"], " s"),
-            f"ours warm {_mmm(e['ours_warm']['s'], ' s')}",
-            _mmm(q["js_warm_to_ours_warm_time"]),
-        )
+        versus("warm worker: time per page", "js_warm", "ours warm", "ours_warm", "s", "js_warm_to_ours_warm_time")
         add(
             "4 Tesseract.js",
             "warm worker: peak memory over the run",
@@ -139,12 +143,13 @@ def rows(opts: Options) -> list[dict[str, str]]:
             f"ours warm {e['ours_warm']['peak_mb_whole_run']:.0f} MB",
             f"{q['js_warm_to_ours_warm_peak_memory']:.2f}",
         )
-        add(
-            "4 Tesseract.js",
+        versus(
             "warm worker vs the CLI with the same model",
-            _mmm(e["js_warm"]["s"], " s"),
-            f"CLI {_mmm(e['cli_same_model']['s'], ' s')}",
-            _mmm(q["js_warm_to_cli_same_model_time"]),
+            "js_warm",
+            "CLI",
+            "cli_same_model",
+            "s",
+            "js_warm_to_cli_same_model_time",
         )
         cer = r["cer_median"]
         add(
@@ -216,24 +221,8 @@ def rows(opts: Options) -> list[dict[str, str]]:
                 f"min {s['min']:.1f}, max {s['max']:.1f}",
             )
     r = read_result(opts, "cold_start")
-    if r:
-        base = r["import_ms"]["boto3"]
-        for module in ("handlers.ocr", "handlers.indexer"):
-            add(
-                "7 Cold start",
-                f"import {module}",
-                _mmm(r["import_ms"][module], " ms", digits=0),
-                f"boto3 {_mmm(base, ' ms', digits=0)}",
-                f"+{r['added_to_boto3_ms'][module]:.0f} ms",
-                f"≤ +{r['target']['max_added_ms']} ms",
-                _met(r["added_to_boto3_ms"][module] <= r["target"]["max_added_ms"]),
-            )
-        add(
-            "7 Cold start",
-            "first OCR invocation's extra time",
-            _mmm(r["first_invocation"]["extra_ms"], " ms", digits=0),
-            f"second invocation {_mmm(r['first_invocation']['second_ms'], ' ms', digits=0)}",
-        )
+    if r and "whole_process" in r:
+        _cold_start_rows(add, r)
     r = read_result(opts, "pipeline")
     if r:
         add(
@@ -266,6 +255,55 @@ def rows(opts: Options) -> list[dict[str, str]]:
             f"{h['total_x86_64'] / h['textract']:.4f}",
         )
     return out
+
+
+def _plus(s: dict[str, Any], unit: str = " ms") -> str:
+    """'+median (min to max)' of a summary of differences."""
+    return f"{s['median']:+.0f}{unit} ({s['min']:+.0f} to {s['max']:+.0f})"
+
+
+def _cold_start_rows(add: Any, r: dict[str, Any]) -> None:
+    target = r["target"]["max_added_ms"]
+    labels = {"shipped": "as shipped (no .pyc)", "compiled": "with .pyc compiled in"}
+    for state in ("shipped", "compiled"):
+        w = r["whole_process"][state]
+        for module in ("handlers.ocr", "handlers.indexer"):
+            added = w["added_ms"][module]
+            add(
+                "7 Cold start",
+                f"`import {module}`, whole process, {labels[state]}",
+                _mmm(w["until_imported_ms"][module], " ms", digits=0),
+                f"boto3 {_mmm(w['until_imported_ms']['boto3'], ' ms', digits=0)}",
+                f"{_plus(added)}; CPU {w['added_cpu_ms'][module]['median']:+.0f} ms",
+                f"≤ +{target} ms" if state == r["bytecode"]["headline"] else "",
+                _met(added["median"] <= target) if state == r["bytecode"]["headline"] else "",
+            )
+    explained = r["importtime"][r["bytecode"]["headline"]]
+    for module in ("handlers.ocr", "handlers.indexer"):
+        top = ", ".join(f"{p['package']} {p['own_ms']:.0f}" for p in explained["added_by_package"][module][:4])
+        add(
+            "7 Cold start",
+            f"-X importtime: what {module} adds (ms)",
+            f"{explained['added_ms'][module]['median']:+.0f} cumulative, "
+            f"{explained['added_by_package_sum_ms'][module]['median']:+.0f} by package",
+            top,
+        )
+    first = r["first_invocation"]
+    for function in ("ocr", "indexer"):
+        f = first[function]
+        add(
+            "7 Cold start",
+            f"first {function} invocation: import + first call, whole process",
+            _mmm(f["ours_until_first_done_ms"], " ms", digits=0),
+            f"boto3 + the same work {_mmm(f['bare_until_first_done_ms'], ' ms', digits=0)}",
+            f"{_plus(f['added_until_first_done_ms'])}; CPU {f['added_cpu_until_first_done_ms']['median']:+.0f} ms",
+        )
+    add(
+        "7 Cold start",
+        "first OCR invocation's extra time",
+        _mmm(first["extra_ms"], " ms", digits=0),
+        f"second invocation {_mmm(first['second_ms'], ' ms', digits=0)}",
+    )
 
 
 def markdown(table: list[dict[str, str]]) -> str:

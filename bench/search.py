@@ -16,7 +16,11 @@ import time
 from typing import Any
 
 from bench import corpus
-from bench.common import Options, log, opensearch_client, opensearch_server, select_pages, summary, write_result
+from bench.log import log
+from bench.pages import select_pages
+from bench.results import Options, write_result
+from bench.services import opensearch_client, opensearch_server
+from bench.stats import summary
 
 PART = "search"
 INDEX = "bench-search"
@@ -65,8 +69,10 @@ def run(opts: Options) -> dict[str, Any]:
     }
     latencies: dict[str, list[float]] = {name: [] for name in queries}
     hits: dict[str, int] = {}
-    with opensearch_server() as server:
-        client = opensearch_client(server.url)
+    work = opts.work / PART
+    work.mkdir(parents=True, exist_ok=True)
+    with opensearch_server(work) as opensearch_url:
+        client = opensearch_client(opensearch_url)
         log(f"{PART}: indexing {copies * len(pages)} pages")
         index = build_index(client, docs, pages, copies)
         log(f"{PART}: {index['documents']} documents in {index['build_s']} s; {rounds} rounds of queries")

@@ -28,30 +28,15 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from bench.common import (
-    BENCH,
-    RESULTS_BUCKET,
-    Options,
-    Page,
-    TreeSampler,
-    Worker,
-    bare_output,
-    bare_tesseract,
-    child_env,
-    counting_wrapper,
-    fresh_key,
-    function_env,
-    log,
-    moto_server,
-    result_key,
-    run_measured,
-    s3_client,
-    select_pages,
-    summary,
-    upload_page,
-    write_result,
-)
-from bench.memory import cold_invocation
+from bench.log import log
+from bench.pages import Page, select_pages
+from bench.paths import BENCH
+from bench.processes import TreeSampler, child_env, run_measured
+from bench.results import Options, write_result
+from bench.services import RESULTS_BUCKET, fresh_key, moto_server, result_key, s3_client, upload_page
+from bench.stats import summary
+from bench.tesseract import bare_output, bare_tesseract, counting_wrapper
+from bench.worker_client import Worker, cold_invocation, function_env
 from pagesearch.text_metrics import cer
 
 PART = "tesseractjs"

@@ -14,26 +14,14 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-from bench.common import (
-    LAMBDA_MB_PER_VCPU,
-    CpuLimit,
-    Options,
-    Worker,
-    bare_output,
-    bare_tesseract,
-    counting_wrapper,
-    cpu_limits_available,
-    fresh_key,
-    function_env,
-    log,
-    moto_server,
-    read_counts,
-    s3_client,
-    select_pages,
-    summary,
-    upload_page,
-    write_result,
-)
+from bench.cpu import LAMBDA_MB_PER_VCPU, CpuLimit, cpu_limits_available
+from bench.log import log
+from bench.pages import select_pages
+from bench.results import Options, write_result
+from bench.services import fresh_key, moto_server, s3_client, upload_page
+from bench.stats import summary
+from bench.tesseract import bare_output, bare_tesseract, counting_wrapper, read_counts
+from bench.worker_client import Worker, function_env
 
 PART = "threads"
 # One page per oldbooks book and a multi-column magazine page: the spread of sizes and layouts.

@@ -2,9 +2,11 @@
 
 Started by the benchmark parts as ``python -m bench.worker`` (warm: JSON requests
 on standard input, one JSON answer per line) or ``python -m bench.worker --cold
-EVENTS.json`` (one fresh process per page, as a cold Lambda invocation). The
-parent uploads pages and reads results itself, so nothing in this process but
-the handler touches boto3: its memory and first-call costs are the handler's.
+TARGET EVENTS.json`` (one fresh process per page, as a cold Lambda invocation;
+TARGET is a handler's module, ``handlers.ocr``, or a baseline function,
+``bench.bare_functions:ocr``). The parent uploads pages and reads results
+itself, so nothing in this process but the handler touches boto3: its memory
+and first-call costs are the handler's.
 The handlers' logs go to standard error; the answers use a private copy of
 standard output.
 """
@@ -24,19 +26,6 @@ _ANSWERS: TextIO = os.fdopen(os.dup(1), "w", buffering=1)
 os.dup2(2, 1)
 
 
-class Context:
-    """The attributes of Lambda's context object that Powertools reads."""
-
-    def __init__(self, function: str, memory_mb: int = 1769) -> None:
-        self.function_name = f"pagesearch-bench-{function}"
-        self.memory_limit_in_mb = memory_mb
-        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
-        self.aws_request_id = ""
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 300_000
-
-
 def _rss() -> dict[str, float]:
     """This process's peak (VmHWM: rusage's ru_maxrss would include the parent's memory at fork), in MB."""
     with open("/proc/self/status") as status:
@@ -48,19 +37,29 @@ def _rss() -> dict[str, float]:
 
 
 def _handler(function: str) -> Any:
-    if function == "ocr":
-        from handlers import ocr
+    """The function's handler, as pagesearch.lambda_local knows it.
 
-        return ocr.handler
-    from handlers import indexer
+    Imported on first use, not at the top: a cold worker times the handler's
+    import first, and the modules lambda_local loads (datetime, uuid, urllib)
+    would otherwise be loaded already and hide part of that cost.
+    """
+    from pagesearch.lambda_local import handler_of
 
-    return indexer.handler
+    return handler_of(function)
 
 
 def invoke(function: str, event: dict[str, Any], profile: bool = False) -> dict[str, Any]:
-    handler = _handler(function)
-    context = Context(function)
-    context.aws_request_id = f"bench-{time.time_ns()}"
+    """One invocation of our function (``ocr``, ``indexer``) and how long the handler took."""
+    return _call(function, _handler(function), event, profile)
+
+
+def _call(function: str, handler: Any, event: dict[str, Any], profile: bool = False) -> dict[str, Any]:
+    from pagesearch.lambda_local import LambdaContext
+
+    # 1,769 MB: the size the benchmark recommends and emulates (one vCPU); Powertools logs it.
+    context = LambdaContext(
+        f"pagesearch-bench-{function}", memory_limit_in_mb=1769, aws_request_id=f"bench-{time.time_ns()}"
+    )
     profiler = None
     if profile:
         import cProfile
@@ -75,6 +74,21 @@ def invoke(function: str, event: dict[str, Any], profile: bool = False) -> dict[
         profiler.disable()
         answer["profile"] = _profile_rows(profiler)
     return answer
+
+
+def _stamp() -> dict[str, float]:
+    """Now, and the CPU time spent so far by this process and by its finished children (Tesseract).
+
+    perf_counter is CLOCK_MONOTONIC on Linux, the parent's clock too: the parent
+    subtracts its own time at spawn and gets the process's life up to here,
+    without the interpreter's exit, which no Lambda invocation waits for.
+    """
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "t": time.perf_counter(),
+        "cpu_s": time.process_time(),
+        "children_cpu_s": children.ru_utime + children.ru_stime,
+    }
 
 
 def _profile_rows(profiler: Any, limit: int = 25) -> list[dict[str, Any]]:
@@ -98,13 +112,14 @@ def _profile_rows(profiler: Any, limit: int = 25) -> list[dict[str, Any]]:
 
 def _index_docs(doc_path: str, book: str, page: str) -> tuple[dict[str, Any], Any]:
     from lib.versions import SourceVersion
+    from pagesearch.lambda_local import fresh_sequencer
 
     document = json.loads(open(doc_path, encoding="utf-8").read())  # noqa: SIM115 - read at once
     document.update(book=book, page=page)
     version = SourceVersion(
         key=f"{book}/{page}.json",
         event_time="2026-01-01T00:00:00.000Z",
-        sequencer=f"{time.time_ns():020X}",
+        sequencer=fresh_sequencer(),
         etag="bench",
     )
     return document, version
@@ -162,10 +177,6 @@ def serve() -> None:
                 answer = index_lib(**request)
             elif op == "index_bare":
                 answer = index_bare(**request)
-            elif op == "import":
-                started = time.perf_counter()
-                _handler(request["function"])
-                answer = {"s": time.perf_counter() - started}
             elif op == "rusage":
                 answer = _rss()
             else:
@@ -175,21 +186,23 @@ def serve() -> None:
         _ANSWERS.write(json.dumps(answer) + "\n")
 
 
-def cold(events_path: str) -> None:
-    """One container's life: import the OCR handler, then invoke it on each event in turn."""
+def cold(target: str, events_path: str) -> None:
+    """One container's life: import ``target``, then call it on each event in turn, stamping each step's end."""
     events = json.loads(open(events_path, encoding="utf-8").read())  # noqa: SIM115 - read at once
+    module, _, attribute = target.partition(":")
     started = time.perf_counter()
-    from handlers import ocr  # noqa: F401 - the import is what is timed
-
-    answer: dict[str, Any] = {"import_s": time.perf_counter() - started, "invocations": []}
+    __import__(module)  # the import is what is timed: nothing of the harness is loaded before it
+    imported = _stamp()
+    handler = getattr(sys.modules[module], attribute or "handler")
+    answer: dict[str, Any] = {"import_s": imported["t"] - started, "imported": imported, "invocations": []}
     for event in events:
-        result = invoke("ocr", event)
-        answer["invocations"].append({"s": result["s"], "result": result["result"], **_rss()})
+        result = _call(attribute or module.rsplit(".", 1)[-1], handler, event)
+        answer["invocations"].append({"s": result["s"], "result": result["result"], "done": _stamp(), **_rss()})
     _ANSWERS.write(json.dumps(answer) + "\n")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--cold":
-        cold(sys.argv[2])
+    if len(sys.argv) == 4 and sys.argv[1] == "--cold":
+        cold(sys.argv[2], sys.argv[3])
     else:
         serve()
