@@ -9,6 +9,10 @@ the indexer) with a newer sequencer and time, so it is not mistaken for a
 duplicate or a stale delivery. The record itself stays until that attempt
 succeeds (the functions delete it then) or fails again (it is rewritten).
 
+Failed events (``lib.failed_events``: what the on-failure queue or a local
+dead-letter queue holds after an invocation's retries) are re-driven by
+sending each event to its function again.
+
 Not re-driven: records of malformed messages (``events/...``: no object to
 re-announce; fix the sender and send again), records whose object is gone, and
 OCR records superseded by a newer source of the same page (a re-scan
@@ -25,7 +29,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lib import storage
+from lib import failed_events, storage
 from lib.failures import list_failures
 from lib.keys import InvalidKey, page_ref_from_key
 from lib.versions import SourceVersion
@@ -114,3 +118,29 @@ def redrive_all(
         if (stage is None or record.get("stage") == stage)
         and str((record.get("source") or {}).get("key", "")).startswith(prefix)
     ]
+
+
+def redrive_failed_events(
+    queues: Iterable[failed_events.FailedQueue], *, prefix: str = "", stage: str | None = None, dry_run: bool = False
+) -> list[Redrive]:
+    """Send every failed event (of ``stage``, naming a key that starts with ``prefix``) to its function again."""
+    results = []
+    for queue in queues:
+        for failed in failed_events.take(queue):
+            keys = [key for _, key, _ in failed.objects]
+            ref = f"{queue.url}#{failed.message_id}"
+            bucket = failed.objects[0][0] if failed.objects else ""
+            shown = ", ".join(keys) or "(no object)"
+            chosen = (not stage or failed.stage == stage) and (not prefix or any(k.startswith(prefix) for k in keys))
+            if not chosen or dry_run:
+                failed_events.release(failed)
+                if chosen:
+                    results.append(Redrive(ref, failed.stage, bucket, shown, "would-redrive", failed.error))
+                continue
+            try:
+                done = failed_events.resend(failed)
+            except (ValueError, ClientError) as exc:
+                results.append(Redrive(ref, failed.stage, bucket, shown, "error", str(exc)))
+                continue
+            results.append(Redrive(ref, failed.stage, bucket, shown, "redriven", done))
+    return results

@@ -1,8 +1,10 @@
 """``pagesearch``: run the local stack, ingest page images, search them, inspect failures.
 
 Every command honours AWS_ENDPOINT_URL, PAGES_BUCKET, RESULTS_BUCKET,
-OPENSEARCH_URL and OPENSEARCH_INDEX; what they leave unset comes from the
-running local stack (``pagesearch up``). With ``--json`` only JSON goes to
+OPENSEARCH_URL, OPENSEARCH_INDEX and FAILED_EVENTS_QUEUE; what they leave
+unset comes from the running local stack (``pagesearch up``). Errors are one
+line on standard error and an exit code: 2 for what the user typed, 3 for a
+service that failed (PAGESEARCH_DEBUG=1 shows the traceback). With ``--json`` only JSON goes to
 standard output; progress and logs go to standard error.
 """
 
@@ -13,28 +15,11 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
-from typing import Any
 
 os.environ.setdefault("PAGESEARCH_LOG_STDERR", "1")
 
+from pagesearch import config as endpoints
 from pagesearch import stack as local
-
-
-def _config() -> dict[str, str]:
-    """Explicit environment first, then the running local stack."""
-    names = ("AWS_ENDPOINT_URL", "PAGES_BUCKET", "RESULTS_BUCKET", "OPENSEARCH_URL", "OPENSEARCH_INDEX")
-    current = local.running()
-    config = current.env() if current else {}
-    config.update({name: os.environ[name] for name in names if os.environ.get(name)})
-    if current is None and not (config.get("OPENSEARCH_URL") or config.get("AWS_ENDPOINT_URL")):
-        raise local.StackError("no local stack is running and no endpoints are set: run `pagesearch up` first")
-    config.setdefault("PAGES_BUCKET", local.DEFAULT_PAGES_BUCKET)
-    config.setdefault("RESULTS_BUCKET", local.DEFAULT_RESULTS_BUCKET)
-    config.setdefault("OPENSEARCH_INDEX", local.DEFAULT_INDEX)
-    # boto3 and lib read these from the environment.
-    os.environ.update(config)
-    return config
 
 
 def _err(message: str) -> None:
@@ -61,57 +46,25 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 
 def cmd_env(args: argparse.Namespace) -> int:
-    for name, value in _config().items():
+    for name, value in endpoints.load().items():
         print(f"export {name}={value}")
     return 0
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+    from pagesearch import ingest
 
-    from lib import storage
-    from lib.index.store import make_searchable
-    from lib.keys import InvalidKey, page_ref_from_key
-    from lib.opensearch import client as opensearch_client
-    from lib.progress import PageState, page_state
-
-    config = _config()
-    uploaded: dict[str, str] = {}
+    try:
+        job = ingest.plan(args.files, args.book)
+    except ingest.IngestError as exc:
+        _err(f"pagesearch ingest: {exc}")
+        return 2
+    config = endpoints.load()
     started = time.monotonic()
-    for path in tqdm([Path(p) for p in args.files], desc="upload", unit="page", file=sys.stderr, disable=args.quiet):
-        key = f"{args.book}/{path.name}"
-        try:
-            page_ref_from_key(key)
-        except InvalidKey as exc:
-            _err(f"skipped {path}: {exc}")
-            continue
-        with path.open("rb") as body:
-            uploaded[key] = storage.put_file(config["PAGES_BUCKET"], key, body)
-    summary: dict[str, Any] = {"book": args.book, "uploaded": len(uploaded)}
-    if not args.no_wait and uploaded:
-        client = opensearch_client(config["OPENSEARCH_URL"])
-        states: dict[str, str] = {}
-        deadline = time.monotonic() + args.timeout
-        with tqdm(total=len(uploaded), desc="ocr+index", unit="page", file=sys.stderr, disable=args.quiet) as bar:
-            while len(states) < len(uploaded) and time.monotonic() < deadline:
-                for key, etag in uploaded.items():
-                    if key not in states:
-                        state = page_state(config["RESULTS_BUCKET"], client, config["OPENSEARCH_INDEX"], key, etag)
-                        if state:
-                            states[key] = state
-                            bar.update(1)
-                if len(states) < len(uploaded):
-                    time.sleep(0.25)
-        if PageState.INDEXED in states.values():
-            # Indexed pages become searchable at the next refresh: do it now, so the
-            # searches that follow an ingest see every page it reported.
-            make_searchable(client, config["OPENSEARCH_INDEX"])
-        summary.update(
-            indexed=sum(s == PageState.INDEXED for s in states.values()),
-            failed=sorted(k for k, s in states.items() if s == PageState.FAILED),
-            pending=sorted(set(uploaded) - set(states)),
-        )
-    summary["seconds"] = round(time.monotonic() - started, 2)
+    ingest.upload(job, config["PAGES_BUCKET"], quiet=args.quiet)
+    if not args.no_wait:
+        ingest.wait(job, config, timeout=args.timeout, quiet=args.quiet)
+    summary = ingest.summary(job, started, waited=not args.no_wait)
     if args.json:
         print(json.dumps(summary))
     else:
@@ -130,7 +83,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     from lib.search.query import search
     from lib.search.syntax import QueryError
 
-    config = _config()
+    config = endpoints.load()
     try:
         result = search(
             opensearch_client(config["OPENSEARCH_URL"]),
@@ -154,29 +107,46 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_failures(args: argparse.Namespace) -> int:
+    from lib.failed_events import peek
     from lib.failures import list_failures
 
-    records = list_failures(_config()["RESULTS_BUCKET"])
+    config = endpoints.load()
+    rows = [{"kind": "failure-record", **r} for r in list_failures(config["RESULTS_BUCKET"])]
+    for queue in endpoints.failed_event_queues(config):
+        rows += [row for failed in peek(queue) for row in failed.rows()]
     if args.json:
-        print(json.dumps(records, ensure_ascii=False))
+        print(json.dumps(rows, ensure_ascii=False))
     else:
-        for record in records:
-            print(f"{record['time']}  {record['stage']}  {record['source']['key']}  {record['reason']}")
-        _err(f"{len(records)} failure record(s)")
+        for row in rows:
+            print(f"{row['time']}  {row['stage']:5}  {row['kind']:14}  {row['source']['key']}  {row['reason']}")
+        records = sum(r["kind"] == "failure-record" for r in rows)
+        _err(f"{records} failure record(s), {len(rows) - records} failed event(s) waiting in the failed-event queues")
     return 0
 
 
 def cmd_retry(args: argparse.Namespace) -> int:
-    from lib.redrive import redrive_all
+    from lib.redrive import redrive_all, redrive_failed_events
 
-    results = redrive_all(_config()["RESULTS_BUCKET"], stage=args.stage, prefix=args.prefix, dry_run=args.dry_run)
+    config = endpoints.load()
+    results = redrive_all(config["RESULTS_BUCKET"], stage=args.stage, prefix=args.prefix, dry_run=args.dry_run)
+    queues = endpoints.failed_event_queues(config)
+    results += redrive_failed_events(queues, stage=args.stage, prefix=args.prefix, dry_run=args.dry_run)
     if args.json:
         print(json.dumps([r.as_dict() for r in results], ensure_ascii=False))
     else:
         for r in results:
             print(f"{r.status:14}  {r.stage:5}  {r.key}  {r.detail}")
-        _err(f"{sum(r.status == 'redriven' for r in results)} of {len(results)} failure record(s) re-driven")
+        _err(f"{sum(r.status == 'redriven' for r in results)} of {len(results)} failure(s) re-driven")
     return 1 if any(r.status == "error" for r in results) else 0
+
+
+def _limit(text: str) -> int:
+    """--limit: a whole number from 1 to the cap (0 or -5 would silently become 1)."""
+    from lib.search.query import MAX_LIMIT
+
+    if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to {MAX_LIMIT}, not {text!r}")
+    return int(text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -201,13 +171,13 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("search", help='search the indexed text ("quoted phrase", -exclude)')
     p.add_argument("query")
     p.add_argument("--book")
-    p.add_argument("--limit", type=int, default=10)
+    p.add_argument("--limit", type=_limit, default=10, help="hits to show, 1 to 100")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
-    p = sub.add_parser("failures", help="list failure records")
+    p = sub.add_parser("failures", help="list failure records and the events waiting in the failed-event queues")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_failures)
-    p = sub.add_parser("retry", help="re-drive failure records: S3 announces their objects again")
+    p = sub.add_parser("retry", help="re-drive failures: S3 announces failed objects again, failed events are resent")
     p.add_argument("--stage", choices=("ocr", "index"))
     p.add_argument("--prefix", default="", help="only records whose source key starts with this")
     p.add_argument("--dry-run", action="store_true", help="say what would be re-driven, change nothing")
@@ -219,6 +189,29 @@ def main(argv: list[str] | None = None) -> int:
     except local.StackError as exc:
         _err(f"pagesearch: {exc}")
         return 2
+    except KeyboardInterrupt:
+        _err("pagesearch: interrupted")
+        return 130
+    except Exception as exc:  # a person reads this: one line and an exit code, never a traceback
+        _err(f"pagesearch: {unreachable(exc) or f'{type(exc).__name__}: {exc}'}")
+        if os.environ.get("PAGESEARCH_DEBUG"):
+            raise
+        return 3
+
+
+def unreachable(exc: Exception) -> str | None:
+    """The sentence for a service that does not answer, when ``exc`` is that."""
+    from botocore.exceptions import EndpointConnectionError, NoCredentialsError
+    from opensearchpy.exceptions import ConnectionError as OpenSearchUnreachable
+
+    if isinstance(exc, OpenSearchUnreachable):
+        url = os.environ.get("OPENSEARCH_URL", "OpenSearch")
+        return f"cannot reach OpenSearch at {url}: is the local stack up (pagesearch up) or OPENSEARCH_URL right?"
+    if isinstance(exc, EndpointConnectionError):
+        return f"cannot reach S3/SQS at {exc.kwargs.get('endpoint_url')}: is the local stack up (pagesearch up)?"
+    if isinstance(exc, NoCredentialsError):
+        return "no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID, or run pagesearch up for the local stack"
+    return None
 
 
 if __name__ == "__main__":

@@ -46,10 +46,11 @@ def keys_of(event: Any) -> list[str]:
     return keys
 
 
-def drain(sqs: Any, queues: dict[str, str], workers: int, once: bool = False) -> int:
+def drain(sqs: Any, queues: dict[str, str], workers: int, once: bool = False, retry_delay: int = 60) -> int:
     """Poll until stopped (or, with ``once``, until the queues are empty); returns messages handled.
 
-    ``queues`` maps a function name (``ocr``, ``indexer``) to its queue's URL.
+    ``queues`` maps a function name (``ocr``, ``indexer``) to its queue's URL. A
+    message whose handler raised is received again after ``retry_delay`` seconds.
     """
     handled = 0
 
@@ -65,6 +66,9 @@ def drain(sqs: Any, queues: dict[str, str], workers: int, once: bool = False) ->
                 function,
                 message.get("MessageId"),
                 ", ".join(keys_of(event)) or "unknown",
+            )
+            sqs.change_message_visibility(
+                QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=retry_delay
             )
             return
         sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
@@ -93,7 +97,7 @@ def main() -> None:
     sqs = boto3.client("sqs")
     queues = {"ocr": os.environ["PAGESEARCH_OCR_QUEUE"], "indexer": os.environ["PAGESEARCH_INDEX_QUEUE"]}
     workers = int(os.environ.get("PAGESEARCH_WORKERS") or os.cpu_count() or 2)
-    drain(sqs, queues, workers)
+    drain(sqs, queues, workers, retry_delay=int(os.environ.get("PAGESEARCH_RETRY_DELAY") or 60))
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ class LambdaContext:
         return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}"
 
     def get_remaining_time_in_millis(self) -> int:
-        return 300_000
+        return 900_000
 
 
 def now_event_time() -> str:

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lib.failed_events import FailedQueue
 from lib.keys import NOTIFICATIONS
 from pagesearch import servers
 from pagesearch.lambda_local import REGION
@@ -33,7 +34,11 @@ DEFAULT_RESULTS_BUCKET = "pagesearch-dev-results"
 DEFAULT_INDEX = "pages"
 # Lambda's SNS and S3 triggers retry twice; the third failure goes to the DLQ.
 MAX_RECEIVES = 3
-VISIBILITY_TIMEOUT = 60
+# A message is hidden while its handler runs, up to the OCR function's timeout (a dense newspaper page
+# takes minutes); a handler that fails makes it visible again after RETRY_DELAY, as Lambda retries
+# about a minute later (PAGESEARCH_RETRY_DELAY shortens it, for tests of what reaches the dead-letter queues).
+VISIBILITY_TIMEOUT = 960
+RETRY_DELAY = 60
 
 
 class StackError(RuntimeError):
@@ -56,6 +61,8 @@ class Stack:
     topic_arn: str = ""
     ocr_queue: str = ""
     index_queue: str = ""
+    ocr_dead_letters: str = ""
+    index_dead_letters: str = ""
     pids: dict[str, int] = field(default_factory=dict)
 
     def env(self) -> dict[str, str]:
@@ -73,6 +80,13 @@ class Stack:
             "OPENSEARCH_INDEX": self.opensearch_index,
             **({"TESSERACT_CMD": tesseract} if tesseract else {}),
         }
+
+    def failed_event_queues(self) -> list[FailedQueue]:
+        """The dead-letter queues of the local functions, each with the queue its messages go back to."""
+        return [
+            FailedQueue(self.ocr_dead_letters, "ocr", self.ocr_queue),
+            FailedQueue(self.index_dead_letters, "indexer", self.index_queue),
+        ]
 
     def save(self) -> None:
         path = state_dir() / "stack.json"
@@ -103,7 +117,8 @@ def _clients(endpoint: str) -> tuple[Any, Any, Any]:
     return boto3.client("s3", **kwargs), boto3.client("sns", **kwargs), boto3.client("sqs", **kwargs)
 
 
-def _queue(sqs: Any, name: str) -> tuple[str, str]:
+def _queue(sqs: Any, name: str) -> tuple[str, str, str]:
+    """The function's queue and its dead-letter queue: (url, arn, dead-letter url)."""
     dlq_url = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     url = sqs.create_queue(
@@ -114,7 +129,7 @@ def _queue(sqs: Any, name: str) -> tuple[str, str]:
         },
     )["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    return url, arn
+    return url, arn, dlq_url
 
 
 def notification_configuration(bucket_role: str, target_arn: str) -> dict[str, Any]:
@@ -147,9 +162,11 @@ def provision(stack: Stack) -> None:
     s3, sns, sqs = _clients(stack.aws_endpoint)
     for bucket in (stack.pages_bucket, stack.results_bucket):
         s3.create_bucket(Bucket=bucket)
+        # Versioned, as on AWS: deleting an old version must not remove a page (lib.ocr.flow).
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     stack.topic_arn = sns.create_topic(Name="pagesearch-dev-pages")["TopicArn"]
-    stack.ocr_queue, ocr_arn = _queue(sqs, "pagesearch-ocr")
-    stack.index_queue, index_arn = _queue(sqs, "pagesearch-indexer")
+    stack.ocr_queue, ocr_arn, stack.ocr_dead_letters = _queue(sqs, "pagesearch-ocr")
+    stack.index_queue, index_arn, stack.index_dead_letters = _queue(sqs, "pagesearch-indexer")
     sns.subscribe(TopicArn=stack.topic_arn, Protocol="sqs", Endpoint=ocr_arn)
     s3.put_bucket_notification_configuration(
         Bucket=stack.pages_bucket, NotificationConfiguration=notification_configuration("pages", stack.topic_arn)
@@ -163,6 +180,7 @@ def start_dispatcher(stack: Stack) -> int:
     env = {
         **os.environ,
         **stack.env(),
+        "PAGESEARCH_RETRY_DELAY": os.environ.get("PAGESEARCH_RETRY_DELAY") or str(RETRY_DELAY),
         "PAGESEARCH_OCR_QUEUE": stack.ocr_queue,
         "PAGESEARCH_INDEX_QUEUE": stack.index_queue,
         "POWERTOOLS_METRICS_NAMESPACE": "PageSearchLocal",
@@ -192,14 +210,38 @@ def running() -> Stack | None:
     return None
 
 
+def _history_path() -> Path:
+    return state_dir() / "endpoints.json"
+
+
+def ours(url: str) -> bool:
+    """True when ``url`` is an endpoint a local stack of this machine started (now or before)."""
+    path = _history_path()
+    return bool(url) and path.exists() and url.rstrip("/") in json.loads(path.read_text())
+
+
+def _remember(*urls: str) -> None:
+    path = _history_path()
+    known = json.loads(path.read_text()) if path.exists() else []
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(sorted({*known, *(u.rstrip("/") for u in urls)})[-200:]))
+
+
 def up(*, dispatcher: bool = True) -> Stack:
-    """Start (or restart) the local stack and record its endpoints."""
+    """Start (or restart) the local stack and record its endpoints.
+
+    An OPENSEARCH_URL in the environment is used instead of starting the
+    OpenSearch API server, unless it is one an earlier local stack started
+    (the exports of a previous ``pagesearch up`` still in the shell).
+    """
     down()
     pids: dict[str, int] = {}
     try:
         moto = servers.start_moto(_logs() / "moto.log")
         aws_endpoint, pids["moto"] = moto.url, moto.pid
         opensearch_url = os.environ.get("OPENSEARCH_URL", "")
+        if ours(opensearch_url):
+            opensearch_url = ""
         if not opensearch_url:
             opensearch = servers.start_opensearch(_logs() / "opensearch.log")
             opensearch_url, pids["opensearch"] = opensearch.url, opensearch.pid
@@ -211,6 +253,7 @@ def up(*, dispatcher: bool = True) -> Stack:
             results_bucket=os.environ.get("RESULTS_BUCKET", DEFAULT_RESULTS_BUCKET),
             pids=pids,
         )
+        _remember(aws_endpoint, *([opensearch_url] if "opensearch" in pids else []))
         provision(stack)
         if dispatcher:
             pids["dispatcher"] = start_dispatcher(stack)

@@ -16,6 +16,9 @@ MAX_QUERY_CHARS = 1000
 MAX_TERMS = 32
 _TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
 WORDCHARS = re.compile(r"\w+")
+# A term counts when it holds a letter or a digit: the analyzer drops the rest
+# (``_``, ``—``), and a term it drops would match nothing and empty the result.
+_HAS_TEXT = re.compile(r"[^\W_]")
 
 
 class QueryError(ValueError):
@@ -35,11 +38,11 @@ def parse_query(text: str) -> ParsedQuery:
     for match in _TOKEN.finditer(text[:MAX_QUERY_CHARS]):
         negated, phrase, bare = match.group(1), match.group(2), match.group(3)
         if phrase is not None:
-            if WORDCHARS.search(phrase):
+            if _HAS_TEXT.search(phrase):
                 (parsed.excluded if negated else parsed.phrases).append(" ".join(phrase.split()))
-        elif bare.startswith("-") and len(bare) > 1 and WORDCHARS.search(bare):
+        elif bare.startswith("-") and len(bare) > 1 and _HAS_TEXT.search(bare):
             parsed.excluded.append(bare[1:])
-        elif WORDCHARS.search(bare):
+        elif _HAS_TEXT.search(bare):
             parsed.words.append(bare)
     if len(parsed.words) + len(parsed.phrases) > MAX_TERMS:
         raise QueryError(f"too many terms: at most {MAX_TERMS}")

@@ -98,6 +98,11 @@ def test_package_offline_gives_linux_artifacts_for_the_lambda_python(tmp_path: P
         n.startswith("python/opensearchpy/") for n in deps
     )
     assert not any(n.startswith("python/boto3/") for n in deps)
+    assert not [n for n in code if "__pycache__" in n], "this machine's bytecode is not Lambda's"
+    from scripts.build_python_deps import runtime_python
+
+    if runtime_python("3.12"):  # then the layer carries bytecode for Lambda's Python: no compiling at cold start
+        assert any(n.startswith("python/PIL/__pycache__/") and n.endswith(".cpython-312.pyc") for n in deps)
     layer = zipfile.ZipFile(out / "tesseract.zip").namelist()
     assert "bin/tesseract" in layer
     template = json.loads((out / "cloudformation-template-update-stack.json").read_text())

@@ -3,33 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SAMPLES
+from tests.conftest import SAMPLES
+from tests.e2e.conftest import BIN, run
 
 pytestmark = pytest.mark.e2e
-BIN = ROOT / ".venv" / "bin"
-
-
-def run(*args: str, env: dict[str, str], check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(args, capture_output=True, text=True, env=env, cwd=ROOT, timeout=timeout, check=check)
-
-
-@pytest.fixture
-def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("AWS_ENDPOINT_URL", "OPENSEARCH_", "PAGES_", "RESULTS_"))
-    }
-    env.update(PAGESEARCH_STATE_DIR=str(tmp_path / "state"), PATH=f"{BIN}:{env['PATH']}")
-    yield env
-    run(str(BIN / "pagesearch"), "down", env=env, check=False)
 
 
 def test_demo_runs_the_main_job_and_the_cli_speaks_json(cli_env: dict[str, str]) -> None:

@@ -60,3 +60,10 @@ def test_a_hit_matched_only_on_the_next_line_is_left_to_that_line() -> None:
     assert formatted is not None
     assert [w["text"] for w in formatted["words"]] == ["line", "second"]
     assert formatted["bbox"] == [0, 0, 10, 30]
+
+
+def test_a_term_without_a_letter_or_digit_changes_nothing() -> None:
+    """#14, 13: `lazy fox _` found nothing while `lazy fox` found 35 pages."""
+    assert parse_query("lazy fox _") == parse_query("lazy fox")
+    assert parse_query('lazy "_ —" fox -_') == parse_query("lazy fox")
+    assert parse_query("snake_case") == parse_query("snake_case")  # a word that holds letters stays
