@@ -1,12 +1,12 @@
-"""The compiled bytecode a cold start finds: none for the artifact's modules (as shipped), or all of it.
+"""The compiled bytecode a cold start finds: the layer's but not our code's (as shipped), or all of it.
 
-Lambda's code and layer filesystems are read-only, and the artifact ships no
-``.pyc`` (serverless.yml leaves out ``__pycache__``, scripts/build_python_deps.py
-installs with ``--no-compile`` and prunes it): every cold start compiles every
-module of ours and of the layer from source, and only the runtime's own files
-(the standard library, boto3, botocore, s3transfer) come compiled. ``shipped``
-reproduces that; ``compiled`` gives every module its ``.pyc``, which is what
-compiling the artifact would buy. Each state is a pycache prefix private to
+Lambda's code and layer filesystems are read-only, so a module without a
+``.pyc`` there is compiled from source at every cold start. The runtime's own
+files (the standard library, boto3, botocore, s3transfer) come compiled;
+scripts/build_python_deps.py compiles the pythonDeps layer for Lambda's
+Python when this machine has one (otherwise the layer ships none); our own
+modules (handlers/, lib/) ship as source. ``shipped`` reproduces that;
+``compiled`` gives every module its ``.pyc``. Each state is a pycache prefix private to
 the run (``-X pycache_prefix``), filled by unmeasured runs, so neither the
 repository's ``__pycache__`` nor a developer's PYTHONDONTWRITEBYTECODE decides
 what is measured.
@@ -42,12 +42,21 @@ def states(work: Path) -> dict[str, Bytecode]:
     return {state: Bytecode(state, work / f"pycache-{state}") for state in STATES}
 
 
+def layer_compiled() -> bool:
+    """Whether `sls package` would ship the pythonDeps layer compiled from this machine."""
+    from scripts.build_python_deps import RUNTIME_PYTHON, runtime_python
+
+    return runtime_python(RUNTIME_PYTHON) is not None
+
+
 def _runtime_provided(source: Path) -> bool:
-    """Whether Lambda's runtime would bring this module compiled (the bench's own harness counts too).
+    """Whether a cold start on Lambda finds this module compiled (the bench's own harness counts too).
 
     The harness (bench/worker.py and the baseline functions) is kept compiled
-    on both sides alike; the Lambda-like site under bench/.cache is not.
+    on both sides alike; the Lambda-like site under bench/.cache is the layer.
     """
+    if source.is_relative_to(CACHE):
+        return layer_compiled()
     stdlib = Path(sysconfig.get_paths()["stdlib"])
     in_stdlib = source.is_relative_to(stdlib) or source.is_relative_to(stdlib.resolve())
     if in_stdlib and "site-packages" not in source.parts:

@@ -64,7 +64,7 @@ class Settings:
             tesseract_cmd=os.environ.get("TESSERACT_CMD") or None,
             tesseract_psm=_int("TESSERACT_PSM", 3, PAGE_PSMS),
             tesseract_threads=_int("OMP_THREAD_LIMIT", 1),
-            tesseract_timeout=_int("TESSERACT_TIMEOUT", 240),
+            tesseract_timeout=_int("TESSERACT_TIMEOUT", 840),
             max_image_pixels=_int("MAX_IMAGE_PIXELS", 120_000_000),
             max_image_bytes=_int("MAX_IMAGE_BYTES", 200 * 1024 * 1024),
             max_image_frames=_int("MAX_IMAGE_FRAMES", 10_000),
