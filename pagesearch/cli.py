@@ -72,10 +72,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 1 if summary.get("pending") or summary.get("failed") else 0
 
 
-def _terminal_snippet(snippet: str) -> str:
-    if not sys.stdout.isatty():
-        return snippet.replace("<em>", "[").replace("</em>", "]")
-    return snippet.replace("<em>", "\033[1m").replace("</em>", "\033[0m")
+def _emphasis(match: str) -> str:
+    """The matched text, bold on a terminal and in [brackets] in a pipe."""
+    return f"\033[1m{match}\033[0m" if sys.stdout.isatty() else f"[{match}]"
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -91,18 +90,21 @@ def cmd_search(args: argparse.Namespace) -> int:
             args.query,
             book=args.book,
             limit=args.limit,
+            offset=(args.page - 1) * args.limit,
         )
     except QueryError as exc:
         _err(f"pagesearch: {exc}")
         return 2
     if args.json:
-        print(json.dumps(result, ensure_ascii=False))
+        print(json.dumps(result.as_dict(), ensure_ascii=False))
         return 0
-    print(f"{result['total']} hit(s) for {args.query!r}")
-    for hit in result["hits"]:
-        boxes = " ".join(f"{w['text']}@{','.join(map(str, w['bbox']))}" for w in hit["words"])
-        print(f"{hit['book']}  p.{hit['page']}  l.{hit['line']}  {_terminal_snippet(hit['snippet'])}")
-        print(f"    line box {hit['bbox']}  words {boxes}")
+    shown = f"{result.offset + 1}-{result.offset + len(result.pages)}" if result.pages else "none"
+    print(f"{result.total} page(s) for {args.query!r} (showing {shown})")
+    for page in result.pages:
+        print(f"{page.book}  p.{page.page}  {len(page.hits)} hit(s)")
+        for hit in page.hits[: args.hits]:
+            boxes = " ".join(",".join(map(str, box)) for box in hit.boxes)
+            print(f"    ...{hit.before}{_emphasis(hit.match)}{hit.after}...  @ {boxes}")
     return 0
 
 
@@ -140,6 +142,12 @@ def cmd_retry(args: argparse.Namespace) -> int:
     return 1 if any(r.status == "error" for r in results) else 0
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1, not {text!r}")
+    return int(text)
+
+
 def _limit(text: str) -> int:
     """--limit: a whole number from 1 to the cap (0 or -5 would silently become 1)."""
     from lib.search.query import MAX_LIMIT
@@ -168,10 +176,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_ingest)
-    p = sub.add_parser("search", help='search the indexed text ("quoted phrase", -exclude)')
+    p = sub.add_parser("search", help='search pages: words anywhere on a page, "quoted phrase", -exclude')
     p.add_argument("query")
     p.add_argument("--book")
-    p.add_argument("--limit", type=_limit, default=10, help="hits to show, 1 to 100")
+    p.add_argument("--limit", type=_limit, default=10, help="pages to show, 1 to 100")
+    p.add_argument("--page", type=_positive, default=1, help="which page of results (of --limit pages each)")
+    p.add_argument("--hits", type=_positive, default=3, help="snippets to show per page (all are in --json)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
     p = sub.add_parser("failures", help="list failure records and the events waiting in the failed-event queues")

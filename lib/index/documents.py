@@ -1,28 +1,35 @@
-"""The index's documents (pure, no I/O): how a page JSON becomes OpenSearch documents and bulk actions.
+"""The index's documents (pure, no I/O): one document per page, made from its page JSON.
 
-One line document per line carries the line's text, its box and its words' boxes
-(stored, not indexed), plus ``text_pair``: the line joined to the next line of
-its paragraph, so a phrase broken across two lines still matches. One
-*page record* per page (``kind: page``) records which source version is
-indexed and the highest line number ever written (``high_water``), so
-replacing a page needs no search (which would depend on refresh): the new
-lines overwrite the old ids in place and the lines past the new count are
-deleted, all in one bulk request. Reading and writing the index is
-``lib.index.store``.
+People search books for pages: the words of a query may stand anywhere on a
+page, and a phrase may run across lines, paragraphs and columns. So the unit
+is the page: ``text`` holds its words in reading order (a space between the
+words of a line, a newline between lines, a blank line between paragraphs)
+and is the one field searched; ``words`` holds, for every word, its character
+span in ``text`` and its box, stored but not indexed (not ``nested``: every
+nested object would be a hidden document). A hit's words are found by
+mapping the highlighter's marks, which are character spans, to those word
+spans (``lib.search.hits``). A page is one document, so replacing it is one
+atomic write, whatever its size, and the document holds the source version it
+was made from (``source``), which orders deliveries. The layout was chosen by
+measuring it against one document per line: docs/search-index.md.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from lib.page_json import iter_lines
 from lib.versions import SourceVersion
 
-INDEX_VERSION = 1
+# The mapping's version: the index is ALIAS-v{INDEX_VERSION} (v1 was one document per line).
+INDEX_VERSION = 2
+# The highlighter's marks (lib.search.hits): control characters Tesseract never writes; words holding one
+# have it replaced (same length, so spans stay true).
+MARK_START, MARK_END = "\x02", "\x03"
+_REPLACED = str.maketrans({MARK_START: "\ufffd", MARK_END: "\ufffd"})
 
 INDEX_SETTINGS = {
     "analysis": {
@@ -36,27 +43,20 @@ INDEX_SETTINGS = {
 
 INDEX_MAPPINGS = {
     "dynamic": "strict",
+    "_meta": {"pagesearch_index_version": INDEX_VERSION},
     "properties": {
-        "kind": {"type": "keyword"},
         "book": {"type": "keyword"},
         "page": {"type": "keyword"},
-        "page_id": {"type": "keyword"},
-        "page_number": {"type": "integer"},
-        "line": {"type": "integer"},
-        "block": {"type": "integer", "index": False},
-        "paragraph": {"type": "integer", "index": False},
+        # long: page names may be ISBNs; the page JSON schema caps them at 2**53 - 1.
+        "page_number": {"type": "long"},
         "text": {"type": "text", "analyzer": "folded"},
-        "text_pair": {"type": "text", "analyzer": "folded"},
-        "conf": {"type": "float"},
-        "bbox": {"type": "integer", "index": False},
-        # Word and next-line boxes are only read back, never searched: not indexed,
-        # and not `nested` (each nested object would be a hidden document).
+        # [start, end, left, top, right, bottom] per word, and [first word, last word, box...] per line:
+        # only read back, never searched.
         "words": {"type": "object", "enabled": False},
-        "next": {"type": "object", "enabled": False},
+        "lines": {"type": "object", "enabled": False},
         "image": {"type": "object", "enabled": False},
-        "lines": {"type": "integer", "index": False},
-        "high_water": {"type": "integer", "index": False},
         "source": {"type": "object", "enabled": False},
+        "stats": {"type": "object", "enabled": False},
         "indexed_at": {"type": "date"},
     },
 }
@@ -66,7 +66,7 @@ def page_id(book: str, page: str) -> str:
     """Deterministic, bounded id of a page (book and page names can be long or non-ASCII).
 
     Book and page are joined by a NUL, which is unambiguous only when neither
-    holds one: S3 keys may (``nul\0a/1.png`` and ``nul/a\01.png`` would
+    holds one: S3 keys may (``nul\\0a/1.png`` and ``nul/a\\01.png`` would
     collide), so such names are hashed as a JSON pair instead, which escapes
     NUL and so can never equal a joined name. Names without NUL keep their ids.
     """
@@ -74,69 +74,53 @@ def page_id(book: str, page: str) -> str:
     return hashlib.blake2b(name.encode(), digest_size=12).hexdigest()
 
 
-def line_doc_id(pid: str, line: int) -> str:
-    return f"{pid}-{line}"
-
-
-def page_record_id(pid: str) -> str:
-    return f"{pid}-page"
-
-
-def _word(word: dict[str, Any]) -> dict[str, Any]:
-    return {"text": word["text"], "bbox": word["bbox"]}
-
-
 @dataclass(frozen=True)
-class IndexDocuments:
-    """What one page JSON becomes in the index: its line documents and its page record."""
+class PageDocument:
+    """What one page JSON becomes in the index: one document, and the version it was made from."""
 
     pid: str
-    lines: list[dict[str, Any]]
-    record: dict[str, Any]
+    body: dict[str, Any]
     version: SourceVersion
 
 
-def index_documents(document: dict[str, Any], version: SourceVersion, indexed_at: str) -> IndexDocuments:
-    """The line documents and the page record of one page JSON."""
-    book, page = document["book"], document["page"]
-    pid = page_id(book, page)
-    common = {"book": book, "page": page, "page_id": pid, "page_number": document.get("page_number")}
-    rows = list(iter_lines(document["blocks"]))
-    lines = []
-    for number, (block, paragraph, line) in enumerate(rows, start=1):
-        doc = {
-            **common,
-            "kind": "line",
-            "line": number,
-            "block": block,
-            "paragraph": paragraph,
-            "text": line["text"],
-            "text_pair": line["text"],
-            "conf": line["conf"],
-            "bbox": line["bbox"],
-            "words": [_word(w) for w in line["words"]],
-        }
-        if number < len(rows):
-            next_block, next_paragraph, next_line = rows[number]
-            if (next_block, next_paragraph) == (block, paragraph):
-                doc["text_pair"] = f"{line['text']} {next_line['text']}"
-                doc["next"] = {
-                    "line": number + 1,
-                    "text": next_line["text"],
-                    "bbox": next_line["bbox"],
-                    "words": [_word(w) for w in next_line["words"]],
-                }
-        lines.append(doc)
+def page_document(document: dict[str, Any], version: SourceVersion, indexed_at: str) -> PageDocument:
+    """The index document of one page JSON: its text in reading order, every word's span and box."""
+    pieces: list[str] = []
+    words: list[list[int]] = []
+    lines: list[list[int]] = []
+    length = 0
+    previous_paragraph: tuple[int, int] | None = None
+    for block, paragraph, line in iter_lines(document["blocks"]):
+        if previous_paragraph is not None:
+            separator = "\n" if (block, paragraph) == previous_paragraph else "\n\n"
+            pieces.append(separator)
+            length += len(separator)
+        previous_paragraph = (block, paragraph)
+        first = len(words)
+        for position, word in enumerate(line["words"]):
+            if position:
+                pieces.append(" ")
+                length += 1
+            # Tesseract never puts whitespace inside a word, but the schema allows it: keep the word one word.
+            text = " ".join(word["text"].split()).translate(_REPLACED) or "\ufffd"
+            words.append([length, length + len(text), *word["bbox"]])
+            pieces.append(text)
+            length += len(text)
+        lines.append([first, len(words) - 1, *line["bbox"]])
     image = document.get("image", {})
-    record = {
-        **common,
-        "kind": "page",
-        "lines": len(lines),
+    body = {
+        "book": document["book"],
+        "page": document["page"],
+        "page_number": document.get("page_number"),
+        "text": "".join(pieces),
+        "words": words,
+        "lines": lines,
         "image": {"width": image.get("width"), "height": image.get("height")},
         "source": version.to_index(image_key=document.get("source", {}).get("key")),
+        "stats": {"lines": len(lines), "words": len(words)},
         "indexed_at": indexed_at,
     }
-    return IndexDocuments(pid=pid, lines=lines, record=record, version=version)
+    return PageDocument(pid=page_id(document["book"], document["page"]), body=body, version=version)
 
 
 def _versioned(action: dict[str, Any], version: int | None) -> dict[str, Any]:
@@ -146,47 +130,15 @@ def _versioned(action: dict[str, Any], version: int | None) -> dict[str, Any]:
     return action
 
 
-def _high_water(docs: IndexDocuments, previous: dict[str, Any] | None) -> int:
-    return max(int(previous.get("high_water", 0)) if previous else 0, len(docs.lines))
+def index_action(doc: PageDocument) -> dict[str, Any]:
+    """The bulk action that writes the page: one document, carrying its version.
 
-
-def line_actions(docs: IndexDocuments, previous: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """Bulk actions that make the index hold exactly this page's lines.
-
-    New lines overwrite old ids in place (no moment without the page), and
-    lines past the new count are deleted up to the highest number ever written.
+    The external version (the S3 event time in milliseconds) makes OpenSearch
+    refuse (409) a write older than what the document holds, so an older
+    version's request that lands late cannot overwrite a newer page.
     """
-    version = docs.version.index_version
-    actions = [
-        _versioned({"_op_type": "index", "_id": line_doc_id(docs.pid, doc["line"]), "_source": doc}, version)
-        for doc in docs.lines
-    ]
-    for number in range(len(docs.lines) + 1, _high_water(docs, previous) + 1):
-        actions.append(_versioned({"_op_type": "delete", "_id": line_doc_id(docs.pid, number)}, version))
-    return actions
+    return _versioned({"_op_type": "index", "_id": doc.pid, "_source": doc.body}, doc.version.index_version)
 
 
-def record_action(docs: IndexDocuments, previous: dict[str, Any] | None) -> dict[str, Any]:
-    """The page record's write: sent only once every line action succeeded, so that a page record
-    holding a version means the index holds all of that version's lines."""
-    record = {**docs.record, "high_water": _high_water(docs, previous)}
-    return _versioned(
-        {"_op_type": "index", "_id": page_record_id(docs.pid), "_source": record}, docs.version.index_version
-    )
-
-
-def replace_actions(docs: IndexDocuments, previous: dict[str, Any] | None) -> Iterator[dict[str, Any]]:
-    """Every action of a page's replacement in order: its lines, then its page record."""
-    yield from line_actions(docs, previous)
-    yield record_action(docs, previous)
-
-
-def delete_actions(
-    pid: str, previous: dict[str, Any], removal: SourceVersion | None = None
-) -> Iterator[dict[str, Any]]:
-    """Remove every line ever written for the page, then the page record."""
-    version = removal.index_version if removal else None
-    high_water = max(int(previous.get("high_water", 0)), int(previous.get("lines", 0)))
-    for number in range(1, high_water + 1):
-        yield _versioned({"_op_type": "delete", "_id": line_doc_id(pid, number)}, version)
-    yield _versioned({"_op_type": "delete", "_id": page_record_id(pid)}, version)
+def delete_action(pid: str, removal: SourceVersion | None = None) -> dict[str, Any]:
+    return _versioned({"_op_type": "delete", "_id": pid}, removal.index_version if removal else None)

@@ -1,4 +1,4 @@
-"""The indexer's work for one S3 event on the results bucket: page JSON -> OpenSearch.
+"""The indexer's work for one S3 event on the results bucket: page JSON -> one OpenSearch document.
 
 ObjectCreated on ``BOOK/PAGE.json`` replaces the page in the index;
 ObjectRemoved removes it. An older event (S3 ``sequencer`` of the JSON key)
@@ -16,8 +16,8 @@ from typing import Any
 from lib import storage
 from lib.events import BadMessage, ObjectEvent
 from lib.failures import clear_failure, record_bad_message, record_object_failure
-from lib.index.documents import delete_actions, index_documents, line_actions, page_id, record_action
-from lib.index.store import ensure_index, get_page_record, run_bulk
+from lib.index.documents import delete_action, index_action, page_document, page_id
+from lib.index.store import PageRejected, ensure_index, get_page_record, run_bulk
 from lib.keys import InvalidKey, PageRef, page_ref_from_result_key
 from lib.observability import logger
 from lib.opensearch import client as opensearch_client
@@ -81,24 +81,26 @@ def _index(
         return _fail(item, ref, settings, str(exc))
     # The content read may be newer than the event: name what was read.
     now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
-    docs = index_documents(document, version.with_etag(obj.etag), now)
-    # Two requests: a page record written only after all its lines, so one holding this version is complete.
-    run_bulk(client, settings.opensearch_index, line_actions(docs, previous))
-    run_bulk(client, settings.opensearch_index, [record_action(docs, previous)])
+    doc = page_document(document, version.with_etag(obj.etag), now)
+    try:
+        run_bulk(client, settings.opensearch_index, [index_action(doc)])
+    except PageRejected as exc:
+        # The page is one document, so nothing of it was written: no half-indexed page.
+        return _fail(item, ref, settings, str(exc))
     if storage.head(item.bucket, item.key) is None:
         # Deleted while the bulk was in flight: its removal found nothing to remove, so remove what was just written.
-        record = {"high_water": len(docs.lines), "lines": len(docs.lines)}
-        run_bulk(client, settings.opensearch_index, list(delete_actions(docs.pid, record, docs.version)))
+        run_bulk(client, settings.opensearch_index, [delete_action(doc.pid, doc.version)])
         logger.info("page JSON deleted during indexing: page removed", extra={"key": item.key, "book": ref.book})
         return Outcome.skipped(item.key, "the page JSON was deleted while it was indexed: the page was removed", ref)
     clear_failure(settings.results_bucket, item.key)
+    stats = doc.body["stats"]
     outcome = Outcome(
         key=item.key,
         status=Status.INDEXED,
         book=ref.book,
         page=ref.page,
-        lines=len(docs.lines),
-        words=sum(len(d["words"]) for d in docs.lines),
+        lines=stats["lines"],
+        words=stats["words"],
         ms=round((time.perf_counter() - started) * 1000),
     )
     logger.info("page indexed", extra=outcome.as_dict())
@@ -124,8 +126,7 @@ def _remove(
     clear_failure(settings.results_bucket, item.key)
     if previous is None:
         return Outcome.skipped(item.key, "page not in the index", ref)
-    actions = delete_actions(page_id(ref.book, ref.page), previous, version)
-    run_bulk(client, settings.opensearch_index, list(actions))
+    run_bulk(client, settings.opensearch_index, [delete_action(page_id(ref.book, ref.page), version)])
     logger.info("page removed from the index", extra={"key": item.key, "book": ref.book, "page": ref.page})
     return Outcome.deleted(item.key, ref)
 

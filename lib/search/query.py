@@ -1,144 +1,151 @@
-"""Search, the read side of the index: a parsed query becomes one OpenSearch request, its hits carry boxes.
+"""Search, the read side of the index: a parsed query becomes one OpenSearch request over page documents.
 
-A line matches on its own text (ranked first) or together with the next line
-of its paragraph (``text_pair``), so a phrase broken across two lines is
-found. Every hit carries the boxes of its matched words, mapped from the
-highlighter's marks back to the line's stored words. Sizes are capped.
+A page matches when every word occurs anywhere on it (exactly, or with the
+OCR-sized errors of ``FUZZINESS``) and every quoted phrase occurs in its
+reading-order text, across line, paragraph and column breaks; an excluded
+word or phrase excludes the page. Pages where the words stand close together
+rank first (phrase clauses with growing slop: about a line, a few lines, a
+paragraph), exact words above fuzzy ones. The one request also asks for the
+page text highlighted by the exact, fuzzy and phrase clauses alone, from which
+``lib.search.hits`` makes every hit with its words' boxes. User input only
+ever reaches OpenSearch as the text of ``match``/``match_phrase`` clauses.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from opensearchpy.exceptions import NotFoundError
 
-from lib.search.syntax import WORDCHARS, ParsedQuery, parse_query
+from lib.index.documents import MARK_END, MARK_START
+from lib.search.hits import PageHits, page_hits
+from lib.search.syntax import ParsedQuery, parse_query
 
 MAX_LIMIT = 100
-_EM = "<em>"
+# OpenSearch's default index.max_result_window: pages past it are out of reach of from/size.
+MAX_OFFSET = 10_000
+# Edits a word may differ by and still match: none up to 4 letters (``fox`` must not find ``for``), one up to
+# 7, two beyond; the first letter must match. Chosen by measuring recall and precision against the shared
+# pages' ground truth (docs/search-index.md, search quality).
+FUZZINESS = "AUTO:5,8"
+PREFIX_LENGTH = 1
+# (slop, boost) of the proximity clauses: within about a line, a few lines, a paragraph.
+PROXIMITY = ((3, 4.0), (12, 2.0), (40, 1.0))
+EXACT_BOOST = 3.0
 
 
-def _clauses(parsed: ParsedQuery, field_name: str) -> list[dict[str, Any]]:
-    clauses: list[dict[str, Any]] = [{"match_phrase": {field_name: {"query": p}}} for p in parsed.phrases]
-    # A word matches exactly or with OCR-sized errors; the exact match scores
-    # higher, so "fox" ranks lines with "fox" above lines with "for".
-    clauses += [
-        {
-            "bool": {
-                "should": [
-                    {"match": {field_name: {"query": w, "operator": "and", "boost": 3.0}}},
-                    {"match": {field_name: {"query": w, "fuzziness": "AUTO", "operator": "and"}}},
-                ],
-                "minimum_should_match": 1,
-            }
+@dataclass
+class SearchResult:
+    """The pages that matched (``total`` of them) and the slice of them asked for, each with its hits."""
+
+    query: str
+    total: int
+    offset: int
+    pages: list[PageHits] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """What `pagesearch search --json` prints: ``total`` pages matched, ``hits`` the pages of this slice."""
+        return {
+            "query": self.query,
+            "total": self.total,
+            "offset": self.offset,
+            "hits": [p.as_dict() for p in self.pages],
         }
-        for w in parsed.words
-    ]
-    return clauses
 
 
-def build_query(parsed: ParsedQuery, *, book: str | None, limit: int, offset: int = 0) -> dict[str, Any]:
-    """The OpenSearch request body: a line matches on its own text (ranked first) or with its next line."""
-    filters: list[dict[str, Any]] = [{"term": {"kind": "line"}}]
-    if book:
-        filters.append({"term": {"book": book}})
-    excluded = [{"match_phrase": {"text": {"query": e}}} for e in parsed.excluded]
-    return {
+def _word(word: str, fuzziness: str | None) -> dict[str, Any]:
+    exact = {"match": {"text": {"query": word, "operator": "and", "boost": EXACT_BOOST}}}
+    if not fuzziness or any(c.isdigit() for c in word) or len(word) < _fuzzy_from(fuzziness):
+        # Too short for an edit, or a number (1899 must not find 1898): exact only, and a leaner query.
+        return exact
+    fuzzy = {
+        "match": {"text": {"query": word, "operator": "and", "fuzziness": fuzziness, "prefix_length": PREFIX_LENGTH}}
+    }
+    return {"bool": {"should": [exact, fuzzy], "minimum_should_match": 1}}
+
+
+def _fuzzy_from(fuzziness: str) -> int:
+    """The shortest word ``AUTO:low,high`` lets differ by an edit (plain ``AUTO`` is 3..5)."""
+    low = fuzziness.partition(":")[2].split(",")[0] if fuzziness.startswith("AUTO") else ""
+    return int(low) if low.isdigit() else 3 if fuzziness.startswith("AUTO") else 1
+
+
+def _phrase(phrase: str, slop: int = 0, boost: float = 1.0) -> dict[str, Any]:
+    clause: dict[str, Any] = {"query": phrase}
+    if slop:
+        clause.update(slop=slop, boost=boost)
+    return {"match_phrase": {"text": clause}}
+
+
+def build_query(
+    parsed: ParsedQuery,
+    *,
+    book: str | None,
+    limit: int,
+    offset: int = 0,
+    in_page_order: bool = False,
+    fuzziness: str | None = FUZZINESS,
+    highlight: bool = True,
+) -> dict[str, Any]:
+    """The OpenSearch request body for one page of results (sizes capped, input only as clause text)."""
+    matched = [_word(w, fuzziness) for w in parsed.words] + [_phrase(p) for p in parsed.phrases]
+    near = [_phrase(" ".join(parsed.words), slop, boost) for slop, boost in PROXIMITY] if len(parsed.words) > 1 else []
+    body: dict[str, Any] = {
         "size": max(1, min(limit, MAX_LIMIT)),
-        "from": max(0, min(offset, 10_000 - MAX_LIMIT)),
+        "from": max(0, min(offset, MAX_OFFSET - MAX_LIMIT)),
         "track_total_hits": True,
         "query": {
             "bool": {
-                "should": [
-                    {"bool": {"must": _clauses(parsed, "text"), "boost": 2.0, "_name": "line"}},
-                    {"bool": {"must": _clauses(parsed, "text_pair"), "_name": "pair"}},
-                ],
-                "minimum_should_match": 1,
-                "filter": filters,
-                "must_not": excluded,
+                "must": matched,
+                "should": near,
+                "must_not": [_phrase(e) for e in parsed.excluded],
+                "filter": [{"term": {"book": book}}] if book else [],
             }
         },
-        "highlight": {
-            "pre_tags": [_EM],
-            "post_tags": ["</em>"],
-            "fields": {"text": {"number_of_fragments": 0}, "text_pair": {"number_of_fragments": 0}},
-        },
-        "_source": {"excludes": ["text_pair"]},
-        "sort": ["_score", {"book": "asc"}, {"page_number": "asc"}, {"line": "asc"}],
+        "_source": {"excludes": ["text"]},
+        "sort": _order(in_page_order),
     }
+    if highlight:
+        body["highlight"] = {
+            "pre_tags": [MARK_START],
+            "post_tags": [MARK_END],
+            # The words and phrases alone mark what matched (the proximity clauses would add nothing).
+            "highlight_query": {"bool": {"should": matched}},
+            "fields": {"text": {"number_of_fragments": 0}},
+        }
+    return body
 
 
-def _marked(highlighted: str) -> list[int]:
-    """Indexes of the whitespace-separated words the highlighter marked."""
-    return [i for i, token in enumerate(highlighted.split()) if _EM in token]
-
-
-def _normal(word: str) -> str:
-    return "".join(WORDCHARS.findall(word.lower()))
-
-
-def _fallback_marks(words: list[dict[str, Any]], parsed: ParsedQuery) -> list[int]:
-    """When the engine returns no highlight: words equal to a query word, else every word."""
-    wanted = {_normal(w) for w in parsed.words} | {_normal(t) for p in parsed.phrases for t in p.split()}
-    marks = [i for i, w in enumerate(words) if _normal(w["text"]) in wanted]
-    return marks or list(range(len(words)))
-
-
-def _union(boxes: list[list[int]]) -> list[int]:
-    return [min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)]
-
-
-def format_hit(hit: dict[str, Any], parsed: ParsedQuery) -> dict[str, Any] | None:
-    """A search hit as users see it, or None when it only repeats the next line's own hit."""
-    source = hit["_source"]
-    words = source.get("words", [])
-    following = (source.get("next") or {}).get("words", [])
-    highlight = hit.get("highlight", {})
-    # The highlighter marks query words in a field even where the whole query
-    # did not match it: the named query says which field really matched.
-    if "line" in hit.get("matched_queries", ["line"]) and highlight.get("text"):
-        snippet = highlight["text"][0]
-        marks = _marked(snippet)
-    elif highlight.get("text_pair"):
-        snippet = highlight["text_pair"][0]
-        marks = _marked(snippet)
-        if marks and min(marks) >= len(words):
-            return None  # everything matched is on the next line, which is a hit of its own
-    else:
-        snippet, marks = source["text"], []
-    pool = words + following
-    marks = [i for i in marks if i < len(pool)] or _fallback_marks(words, parsed)
-    matched = [pool[i] for i in marks]
-    lines_used = [source["bbox"]] + ([source["next"]["bbox"]] if any(i >= len(words) for i in marks) else [])
-    return {
-        "book": source["book"],
-        "page": source["page"],
-        "page_number": source.get("page_number"),
-        "line": source["line"],
-        "text": source["text"] + ("\n" + source["next"]["text"] if len(lines_used) > 1 else ""),
-        "snippet": snippet,
-        "bbox": _union(lines_used),
-        "words": [{"text": w["text"], "bbox": w["bbox"]} for w in matched],
-        "score": hit.get("_score"),
-    }
+def _order(in_page_order: bool) -> list[Any]:
+    pages = [{"page_number": {"order": "asc", "missing": "_last"}}, {"page": "asc"}]
+    return [{"book": "asc"}, *pages] if in_page_order else ["_score", {"book": "asc"}, *pages]
 
 
 def search(
-    client: Any, index: str, query: str, *, book: str | None = None, limit: int = 10, offset: int = 0
-) -> dict[str, Any]:
-    """Run a user query; returns ``{"total", "hits": [...]}`` as ``pagesearch search --json`` prints it."""
-    parsed = parse_query(query)
+    client: Any,
+    index: str,
+    query: str | ParsedQuery,
+    *,
+    book: str | None = None,
+    limit: int = 10,
+    offset: int = 0,
+    in_page_order: bool = False,
+) -> SearchResult:
+    """Run a user query: the matching pages from ``offset`` on (capped), each with its hits.
+
+    QueryError (lib.search.syntax) when the query has nothing to search for.
+    """
+    parsed = parse_query(query) if isinstance(query, str) else query
+    text = query if isinstance(query, str) else ""
+    body = build_query(parsed, book=book, limit=limit, offset=offset, in_page_order=in_page_order)
     try:
-        response = client.search(index=index, body=build_query(parsed, book=book, limit=limit, offset=offset))
+        response = client.search(index=index, body=body)
     except NotFoundError:
-        return {"total": 0, "hits": []}  # nothing indexed yet: one request, not an exists() first
-    hits, dropped = [], 0
-    for raw in response["hits"]["hits"]:
-        formatted = format_hit(raw, parsed)
-        if formatted is None:
-            dropped += 1
-        else:
-            hits.append(formatted)
+        return SearchResult(text, 0, offset)  # nothing indexed yet: one request, not an exists() first
     total = response["hits"]["total"]
-    total = total["value"] if isinstance(total, dict) else int(total)
-    return {"total": max(total - dropped, len(hits)), "hits": hits}
+    result = SearchResult(text, total["value"] if isinstance(total, dict) else int(total), offset)
+    for raw in response["hits"]["hits"]:
+        highlighted = (raw.get("highlight", {}).get("text") or [None])[0]
+        result.pages.append(page_hits(raw["_source"], highlighted, parsed, raw.get("_score")))
+    return result

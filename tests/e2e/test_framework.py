@@ -67,7 +67,7 @@ def test_invoke_local_runs_both_functions_on_the_sample_events(stack_env: dict[s
     from lib.search.query import search
 
     hits = search(client(stack_env["OPENSEARCH_URL"]), stack_env["OPENSEARCH_INDEX"], '"lazy fox"')
-    assert hits["total"] >= 3 and hits["hits"][0]["book"] == "samples"
+    assert hits.total == 1 and hits.pages[0].book == "samples" and len(hits.pages[0].hits) == 4
 
 
 def package_env(home: Path, **extra: str) -> dict[str, str]:

@@ -16,15 +16,16 @@ pytestmark = pytest.mark.e2e
 def test_demo_runs_the_main_job_and_the_cli_speaks_json(cli_env: dict[str, str]) -> None:
     demo = run("bash", "scripts/demo.sh", env=cli_env, timeout=600)
     assert "uploaded=3 indexed=3 failed=[] pending=[]" in demo.stderr, demo.stderr[-2000:]
-    assert "hit(s) for 'quick brown dog'" in demo.stdout
+    assert "page(s) for 'quick brown dog'" in demo.stdout
     assert "samples  p.d015" in demo.stdout  # "child of the moat" on the 1-dpi oldbooks page
     result = run(str(BIN / "pagesearch"), "search", '"lazy fox"', "--book", "samples", "--json", env=cli_env)
     payload = json.loads(result.stdout)  # only JSON on standard output
-    assert payload["total"] >= 3
+    assert payload["total"] == 1
     hit = payload["hits"][0]
     assert (hit["book"], hit["page"]) == ("samples", "phototest")
-    assert [w["text"].strip(".") for w in hit["words"]] == ["lazy", "fox"]
-    assert len(hit["bbox"]) == 4 and all(len(w["bbox"]) == 4 for w in hit["words"])
+    assert len(hit["snippets"]) == 4 and all(len(s["words"]) == 2 for s in hit["snippets"])
+    assert [w["text"].strip(".") for w in hit["snippets"][0]["words"]] == ["lazy", "fox"]
+    assert all(len(w["bbox"]) == 4 for w in hit["words"]) and len(hit["words"]) == 8
 
 
 def test_ingest_reports_failures_and_failures_lists_them(cli_env: dict[str, str], tmp_path: Path) -> None:

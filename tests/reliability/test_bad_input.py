@@ -923,7 +923,7 @@ def test_index_case(
     else:
         assert failures == 0 and failure_records(s3) == []
         page_doc = get_page_record(os_client, settings.opensearch_index, page_id("corpus", "0010"))
-        assert page_doc is not None and page_doc["lines"] == 0
+        assert page_doc is not None and page_doc["stats"]["lines"] == 0
 
 
 # ------------------------------------------------------------------ search input
@@ -971,7 +971,7 @@ def test_search_input_is_text_never_syntax(indexed_phototest: Any, settings: Any
         try:
             result = search(client(indexed_phototest.url), settings.opensearch_index, query)
             outcomes[query] = "runs"
-            assert isinstance(result["total"], int) and isinstance(result["hits"], list)
+            assert isinstance(result.total, int) and isinstance(result.pages, list)
         except QueryError:
             outcomes[query] = "rejected"
         assert outcomes[query] == expected, query
@@ -983,5 +983,5 @@ def test_search_input_is_text_never_syntax(indexed_phototest: Any, settings: Any
     assert len(bodies) == sum(1 for _, e in HOSTILE_QUERIES if e == "runs")
     assert not [b for b in bodies if "query_string" in b or '"script' in b]
     # The operators really were taken as text: the unclosed phrase still finds the page.
-    hits = search(client(settings.opensearch_url), settings.opensearch_index, '"quick brown dog')["hits"]
-    assert hits and {h["page"] for h in hits} == {"0001"}
+    hits = search(client(settings.opensearch_url), settings.opensearch_index, '"quick brown dog').pages
+    assert hits and {h.page for h in hits} == {"0001"}

@@ -89,7 +89,7 @@ def test_300_uploads_at_once_end_as_300_searchable_pages(
             and _count_pages(os_client, running.opensearch_index) == PAGES
         )
         hits = search(os_client, running.opensearch_index, '"lazy fox"', book=BOOK, limit=100)
-        assert hits["total"] >= PAGES * 9 // 10 and len({h["page"] for h in hits["hits"]}) > 1
+        assert hits.total >= PAGES * 9 // 10 and len({p.page for p in hits.pages}) > 1
         for queue in (running.ocr_queue, running.index_queue):
             assert _queue_depth(sqs, f"{queue}-dlq") == 0, "a message went to the dead-letter queue"
     finally:

@@ -374,15 +374,17 @@ def test_nasty_queries_against_a_real_opensearch_api_raise_only_query_error(
 
     client = OpenSearch(hosts=[opensearch_url], timeout=30)
     ensure_index(client, index_name)
-    # A few real line documents, so queries match, highlight and format hits (not only an empty index).
+    # A real page document, so queries match, highlight and map hits (not only an empty index).
+    from lib.index.documents import index_action, page_document
+    from lib.index.store import run_bulk
+    from lib.versions import SourceVersion
+    from tests.integration.conftest import synthetic_page
+
     lines = ["Call me Ishmael. Some years ago", "café 日本語の本 whale ship", 'a "quoted" line with \\ and * ?']
-    for number, text in enumerate(lines, start=1):
-        words = [{"text": w, "bbox": [10 * i, 0, 10 * i + 9, 9]} for i, w in enumerate(text.split())]
-        client.index(index=index_name, id=f"p-{number}", refresh=True, body={
-            "kind": "line", "book": "moby-dick", "page": "0001", "page_id": "p", "page_number": 1, "line": number,
-            "text": text, "text_pair": text, "conf": 90.0, "bbox": [0, 0, 100, 9], "words": words,
-        })  # fmt: skip
-    assert search(client, index_name, "ishmael")["total"] >= 1  # the index answers at all
+    page = synthetic_page("moby-dick", "0001", [lines])
+    version = SourceVersion.of("moby-dick/0001.json", "2026-01-01T00:00:00.000Z")
+    run_bulk(client, index_name, [index_action(page_document(page, version, "2026-01-01T00:00:00.000Z"))])
+    assert search(client, index_name, "ishmael").total >= 1  # the index answers at all
     refused = answered = 0
     for text in nasty_strings():
         try:
@@ -390,6 +392,6 @@ def test_nasty_queries_against_a_real_opensearch_api_raise_only_query_error(
         except QueryError:
             refused += 1
             continue
-        assert isinstance(result["total"], int) and isinstance(result["hits"], list), text[:80]
+        assert isinstance(result.total, int) and isinstance(result.pages, list), text[:80]
         answered += 1
     assert answered > 300 and refused > 10, (answered, refused)

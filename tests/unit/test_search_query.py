@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from lib.search.query import MAX_LIMIT, build_query, format_hit
+from lib.search.query import MAX_LIMIT, build_query
 from lib.search.syntax import QueryError, parse_query
 
 
@@ -40,26 +40,16 @@ def test_book_filter_and_caps() -> None:
     assert query["size"] == MAX_LIMIT and query["from"] + query["size"] <= 10_000
 
 
-def test_a_hit_matched_only_on_the_next_line_is_left_to_that_line() -> None:
-    hit = {
-        "_source": {
-            "book": "b",
-            "page": "1",
-            "line": 1,
-            "text": "first line",
-            "bbox": [0, 0, 10, 10],
-            "words": [{"text": "first", "bbox": [0, 0, 4, 10]}, {"text": "line", "bbox": [5, 0, 10, 10]}],
-            "next": {"text": "second", "bbox": [0, 20, 10, 30], "words": [{"text": "second", "bbox": [0, 20, 10, 30]}]},
-        },
-        "matched_queries": ["pair"],
-        "highlight": {"text_pair": ["first line <em>second</em>"]},
-    }
-    assert format_hit(hit, parse_query("second")) is None
-    hit["highlight"] = {"text_pair": ["first <em>line</em> <em>second</em>"]}
-    formatted = format_hit(hit, parse_query('"line second"'))
-    assert formatted is not None
-    assert [w["text"] for w in formatted["words"]] == ["line", "second"]
-    assert formatted["bbox"] == [0, 0, 10, 30]
+def test_three_letter_words_and_numbers_are_matched_exactly_only() -> None:
+    query = json.dumps(build_query(parse_query("fox 1898 whales"), book=None, limit=10))
+    # Only `whales` may match with an edit: once in the query, once in the highlight query.
+    assert query.count('"fuzziness"') == 2
+
+
+def test_near_words_rank_first_through_proximity_clauses_that_match_nothing_alone() -> None:
+    bool_query = build_query(parse_query("whale boat"), book=None, limit=10)["query"]["bool"]
+    assert len(bool_query["must"]) == 2 and all("match_phrase" in c for c in bool_query["should"])
+    assert "minimum_should_match" not in bool_query, "the proximity clauses only rank"
 
 
 def test_a_term_without_a_letter_or_digit_changes_nothing() -> None:

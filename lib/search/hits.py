@@ -1,0 +1,208 @@
+"""Hits on one page (pure): the highlighter's marks mapped to the page's words, their boxes and snippets.
+
+A page document's ``text`` is its words in reading order and ``words`` the
+character span and box of each (lib.index.documents). The search asks for
+the whole ``text`` highlighted with control-character marks; every marked
+span is mapped to the words it overlaps, and each run of consecutive marked
+words is one hit: a word, or a phrase, however many lines, paragraphs or
+columns it spans. A hit carries its words with their boxes (page-JSON
+pixels), its boxes per line, and the text before and after it.
+
+Marks are read leniently: a highlighter may drop a mark at the very start or
+end of the text (the OpenSearch API server does), so an end without a start
+begins at its word's start, and a start without an end ends at its word's end.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from lib.index.documents import MARK_END, MARK_START
+from lib.search.syntax import ParsedQuery
+
+SNIPPET_CHARS = 60
+_TOKENS = re.compile(r"[^\W_]+")
+_WORD_EDGE = re.compile(r"\s")
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    bbox: list[int]
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One place a query word or phrase occurs on a page."""
+
+    start: int  # character span in the page text
+    end: int
+    words: list[Word]
+    boxes: list[list[int]]  # one box per line the hit spans
+    before: str
+    match: str
+    after: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "match": self.match,
+            "before": self.before,
+            "after": self.after,
+            "words": [{"text": w.text, "bbox": w.bbox} for w in self.words],
+            "boxes": self.boxes,
+        }
+
+
+@dataclass
+class PageHits:
+    """A page that matched, with every hit on it, in reading order."""
+
+    book: str
+    page: str
+    page_number: int | None
+    score: float | None
+    width: int | None
+    height: int | None
+    hits: list[Hit] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """One hit of `pagesearch search --json`: a page, every matched word with its box, a snippet per place."""
+        return {
+            "book": self.book,
+            "page": self.page,
+            "page_number": self.page_number,
+            "score": self.score,
+            "words": [{"text": w.text, "bbox": w.bbox} for h in self.hits for w in h.words],
+            "snippets": [h.as_dict() for h in self.hits],
+        }
+
+
+def marked_spans(highlighted: str) -> tuple[str, list[tuple[int, int]]]:
+    """The text without marks, and the character spans the marks enclosed."""
+    plain: list[str] = []
+    spans: list[tuple[int, int]] = []
+    length, opened = 0, None
+    for piece in re.split(f"([{MARK_START}{MARK_END}])", highlighted):
+        if piece == MARK_START:
+            opened = length
+        elif piece == MARK_END:
+            start = opened if opened is not None else _word_start("".join(plain))
+            spans.append((start, length))
+            opened = None
+        elif piece:
+            plain.append(piece)
+            length += len(piece)
+    text = "".join(plain)
+    if opened is not None:
+        match = _WORD_EDGE.search(text, opened)
+        spans.append((opened, match.start() if match else len(text)))
+    return text, [(s, e) for s, e in spans if e > s]
+
+
+def _word_start(so_far: str) -> int:
+    """Where the word that ends ``so_far`` starts."""
+    edges = [m.end() for m in _WORD_EDGE.finditer(so_far)]
+    return edges[-1] if edges else 0
+
+
+def _normal(text: str) -> list[str]:
+    """Tokens as the index's analyzer sees them, near enough: lower case, accents folded."""
+    folded = unicodedata.normalize("NFKD", text.lower())
+    return _TOKENS.findall("".join(c for c in folded if not unicodedata.combining(c)))
+
+
+def page_hits(source: dict[str, Any], highlighted: str | None, parsed: ParsedQuery, score: float | None) -> PageHits:
+    """Every hit on one page, from its stored words and the highlighted text."""
+    result = PageHits(
+        book=source["book"],
+        page=source["page"],
+        page_number=source.get("page_number"),
+        score=score,
+        width=(source.get("image") or {}).get("width"),
+        height=(source.get("image") or {}).get("height"),
+    )
+    if not highlighted:
+        return result
+    text, spans = marked_spans(highlighted)
+    words = source.get("words") or []
+    starts = [w[0] for w in words]
+    marked = sorted({i for s, e in spans for i in _overlapping(words, starts, s, e)})
+    line_of = _line_index(source.get("lines") or [], len(words))
+    for run in _runs(marked):
+        if not _counts(run, words, text, parsed):
+            continue
+        result.hits.append(_hit(run, words, line_of, text))
+    return result
+
+
+def _overlapping(words: Sequence[list[int]], starts: list[int], start: int, end: int) -> Iterable[int]:
+    index = max(0, bisect.bisect_right(starts, start) - 1)
+    while index < len(words) and words[index][0] < end:
+        if words[index][1] > start:
+            yield index
+        index += 1
+
+
+def _runs(indexes: list[int]) -> list[list[int]]:
+    runs: list[list[int]] = []
+    for index in indexes:
+        if runs and index == runs[-1][-1] + 1:
+            runs[-1].append(index)
+        else:
+            runs.append([index])
+    return runs
+
+
+def _counts(run: list[int], words: Sequence[list[int]], text: str, parsed: ParsedQuery) -> bool:
+    """A run made only of a phrase's words, which is not the whole phrase, was marked for the phrase elsewhere."""
+    if parsed.words or not parsed.phrases:
+        return True
+    tokens = _normal(" ".join(text[words[i][0] : words[i][1]] for i in run))
+    for phrase in parsed.phrases:
+        wanted = _normal(phrase)
+        if any(tokens[k : k + len(wanted)] == wanted for k in range(len(tokens) - len(wanted) + 1)):
+            return True
+    return False
+
+
+def _line_index(lines: Sequence[list[int]], count: int) -> list[int]:
+    line_of = [0] * count
+    for number, (first, last, *_box) in enumerate(lines):
+        for index in range(first, min(last, count - 1) + 1):
+            line_of[index] = number
+    return line_of
+
+
+def _union(boxes: list[list[int]]) -> list[int]:
+    return [min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)]
+
+
+def _hit(run: list[int], words: Sequence[list[int]], line_of: list[int], text: str) -> Hit:
+    start, end = words[run[0]][0], words[run[-1]][1]
+    by_line: dict[int, list[list[int]]] = {}
+    for index in run:
+        by_line.setdefault(line_of[index], []).append(list(words[index][2:6]))
+    return Hit(
+        start=start,
+        end=end,
+        words=[Word(text[words[i][0] : words[i][1]], list(words[i][2:6])) for i in run],
+        boxes=[_union(boxes) for _, boxes in sorted(by_line.items())],
+        before=_context(text[max(0, start - SNIPPET_CHARS) : start], left=True),
+        match=" ".join(text[start:end].split()),
+        after=_context(text[end : end + SNIPPET_CHARS], left=False),
+    )
+
+
+def _context(piece: str, *, left: bool) -> str:
+    """Snippet context on one line, cut at a word boundary, keeping the space next to the match."""
+    flat = re.sub(r"\s+", " ", piece)
+    if left and len(piece) == SNIPPET_CHARS and " " in flat:
+        flat = flat[flat.index(" ") :]
+    if not left and len(piece) == SNIPPET_CHARS and " " in flat:
+        flat = flat[: flat.rindex(" ")]
+    return flat

@@ -1,0 +1,52 @@
+"""Hits on a page: the highlighter's marks mapped to words, runs of words, snippets."""
+
+from __future__ import annotations
+
+from lib.search.hits import marked_spans, page_hits
+from lib.search.syntax import parse_query
+
+S, E = "\x02", "\x03"
+
+
+def page(text: str, words: list[str]) -> dict:
+    """A stored page document for ``text`` whose words are ``words``, one line, boxes 10 px apart."""
+    spans, at = [], 0
+    for n, word in enumerate(words):
+        at = text.index(word, at)
+        spans.append([at, at + len(word), 10 * n, 0, 10 * n + 8, 10])
+        at += len(word)
+    return {"book": "b", "page": "1", "words": spans, "lines": [[0, len(words) - 1, 0, 0, 10 * len(words), 10]]}
+
+
+def test_marks_become_character_spans() -> None:
+    assert marked_spans(f"a {S}bc{E} d {S}e{E}") == ("a bc d e", [(2, 4), (7, 8)])
+
+
+def test_a_mark_dropped_at_either_end_of_the_text_is_restored_to_its_word() -> None:
+    """The OpenSearch API server drops a start mark at offset 0 and an end mark at the very end."""
+    assert marked_spans(f"quick{E} is here and {S}dog") == ("quick is here and dog", [(0, 5), (18, 21)])
+
+
+def test_consecutive_marked_words_are_one_hit_across_lines() -> None:
+    text = "the lazy\nfox ran and the fox"
+    source = page(text, ["the", "lazy", "fox", "ran", "and", "the", "fox"])
+    highlighted = f"the {S}lazy{E}\n{S}fox{E} ran and the fox"
+    [hit] = page_hits(source, highlighted, parse_query('"lazy fox"'), 1.0).hits
+    assert [w.text for w in hit.words] == ["lazy", "fox"] and hit.before == "the " and hit.after == " ran and the fox"
+
+
+def test_a_lone_word_of_a_phrase_marked_elsewhere_is_not_a_hit() -> None:
+    text = "lazy fox and a fox"
+    source = page(text, ["lazy", "fox", "and", "a", "fox"])
+    highlighted = f"{S}lazy{E} {S}fox{E} and a {S}fox{E}"
+    hits = page_hits(source, highlighted, parse_query('"lazy fox"'), 1.0).hits
+    assert [[w.text for w in h.words] for h in hits] == [["lazy", "fox"]]
+    # With a bare word in the query, every marked word is a hit of its own.
+    hits = page_hits(source, highlighted, parse_query('fox "lazy fox"'), 1.0).hits
+    assert len(hits) == 2
+
+
+def test_a_mark_inside_a_word_marks_the_whole_word() -> None:
+    source = page("Brown-dog café", ["Brown-dog", "café"])
+    [hit] = page_hits(source, f"Brown-{S}dog{E} café", parse_query("dog"), 1.0).hits
+    assert [w.text for w in hit.words] == ["Brown-dog"] and hit.words[0].bbox == [0, 0, 8, 10]
