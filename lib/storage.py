@@ -196,6 +196,23 @@ def delete(bucket: str, key: str) -> None:
     s3_client().delete_object(Bucket=bucket, Key=key)
 
 
+def list_objects(bucket: str, prefix: str = "") -> list[StoredObject]:
+    """Every object under ``prefix``: key, ETag, size and time (no metadata, no body)."""
+    found: list[StoredObject] = []
+    for page in s3_client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            found.append(
+                StoredObject(
+                    key=item["Key"],
+                    etag=str(item.get("ETag", "")).strip('"'),
+                    version_id=None,
+                    size=int(item.get("Size", 0)),
+                    last_modified=item["LastModified"].isoformat() if item.get("LastModified") else "",
+                )
+            )
+    return found
+
+
 def list_keys(bucket: str, prefix: str = "") -> list[str]:
     keys: list[str] = []
     for page in s3_client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):

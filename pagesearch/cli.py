@@ -142,6 +142,40 @@ def cmd_retry(args: argparse.Namespace) -> int:
     return 1 if any(r.status == "error" for r in results) else 0
 
 
+def cmd_reindex(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from lib.index.reindex import reindex
+    from lib.opensearch import client as opensearch_client
+
+    config = endpoints.load()
+    with tqdm(desc="reindex", unit="page", file=sys.stderr, disable=args.quiet) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        report = reindex(
+            opensearch_client(config["OPENSEARCH_URL"], timeout=120),
+            config["OPENSEARCH_INDEX"],
+            config["RESULTS_BUCKET"],
+            book=args.book,
+            progress=progress,
+        )
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False))
+    else:
+        moved = f"{report.previous} -> {report.index}" if report.previous != report.index else report.index
+        _err(
+            f"reindexed {report.pages} page(s) into {moved} in {report.seconds} s: {report.indexed} written, "
+            f"{report.unchanged} unchanged, {report.deleted} removed, {report.caught_up} caught up, "
+            f"{len(report.failed)} failed"
+        )
+        for failure in report.failed:
+            _err(f"  {failure['key']}: {failure['reason']}")
+    return 1 if report.failed else 0
+
+
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number from 1, not {text!r}")
@@ -193,6 +227,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dry-run", action="store_true", help="say what would be re-driven, change nothing")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_retry)
+    p = sub.add_parser("reindex", help="rebuild the index from the page JSONs, then swap the alias (searches go on)")
+    p.add_argument("--book", help="rebuild one book in place instead of the whole library")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_reindex)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))

@@ -26,6 +26,14 @@ def test_demo_runs_the_main_job_and_the_cli_speaks_json(cli_env: dict[str, str])
     assert len(hit["snippets"]) == 4 and all(len(s["words"]) == 2 for s in hit["snippets"])
     assert [w["text"].strip(".") for w in hit["snippets"][0]["words"]] == ["lazy", "fox"]
     assert all(len(w["bbox"]) == 4 for w in hit["words"]) and len(hit["words"]) == 8
+    # The index rebuilt from the page JSONs, the alias swapped: the same answers.
+    report = json.loads(run(str(BIN / "pagesearch"), "reindex", "--json", env=cli_env).stdout)
+    assert (report["pages"], report["indexed"], report["failed"]) == (3, 3, []) and report["index"].endswith("-v2-r1")
+    again = json.loads(run(str(BIN / "pagesearch"), *result.args[1:], env=cli_env).stdout)
+    for answer in (again, payload):  # scores depend on the index's statistics, which a rebuild resets
+        for page in answer["hits"]:
+            page.pop("score")
+    assert again == payload
 
 
 def test_ingest_reports_failures_and_failures_lists_them(cli_env: dict[str, str], tmp_path: Path) -> None:

@@ -32,7 +32,8 @@ def put_page(
 
 
 def index(s3: Any, document: dict[str, Any], **kwargs: Any) -> None:
-    assert invoke(put_page(s3, document, **kwargs))["pages"][0]["status"] == "indexed"
+    [outcome] = invoke(put_page(s3, document, **kwargs))["pages"]
+    assert outcome["status"] == "indexed", outcome
 
 
 def search(settings: Any, query: str, **kwargs: Any) -> Any:
