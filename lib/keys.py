@@ -55,6 +55,11 @@ class PageRef:
     def result_key(self) -> str:
         return f"{self.book}/{self.page}{RESULT_SUFFIX}"
 
+    def display_key(self, etag: str, suffix: str) -> str:
+        """Where the page's browser image goes (results bucket): named after the source's ETag, so two
+        versions written at once never share one, and the page JSON names exactly its own."""
+        return f"{self.book}/{self.page}.{etag[:16] or 'current'}.display{suffix}"
+
 
 def is_image_key(key: str) -> bool:
     return key.lower().endswith(IMAGE_SUFFIXES)

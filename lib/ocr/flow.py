@@ -10,6 +10,7 @@ conditional on what was read, so two concurrent writers cannot interleave.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from lib import storage
@@ -17,6 +18,7 @@ from lib.events import BadMessage, ObjectEvent
 from lib.failures import clear_failure, record_bad_message, record_failure, record_object_failure
 from lib.keys import InvalidKey, PageRef, is_image_key, page_ref_from_key
 from lib.observability import logger
+from lib.ocr.display import DisplayImage
 from lib.ocr.images import ImageRejected, page_image
 from lib.ocr.tesseract import OcrFailed, run_tesseract, tesseract_cmd
 from lib.outcome import Outcome, Status, foreign_bucket
@@ -28,6 +30,8 @@ STAGE = "ocr"
 _WRITE_ATTEMPTS = 4
 # Metadata entry of a page JSON announced to the indexer again for the same bytes: the time.
 REANNOUNCED_METADATA = "pagesearch-reannounced"
+# Metadata entry of a page JSON naming its browser image (lib.ocr.display), removed with it.
+DISPLAY_METADATA = "display-key"
 
 
 def _held(existing: storage.StoredObject | None) -> SourceVersion | None:
@@ -88,7 +92,7 @@ def _ocr_page(item: ObjectEvent, ref: PageRef, settings: Settings) -> Outcome:
     # What we OCR is what GetObject returned, which may be newer than the event.
     version = version.with_etag(obj.etag)
     try:
-        document = ocr_document(
+        result = ocr_page(
             obj.body,
             ref,
             settings,
@@ -105,11 +109,19 @@ def _ocr_page(item: ObjectEvent, ref: PageRef, settings: Settings) -> Outcome:
         )
     except (ImageRejected, OcrFailed) as exc:
         return _fail(item, ref, settings, str(exc))
-    written = _write_if_newest(settings.results_bucket, ref.result_key, document, version, existing)
+    document = result.document
+    # The browser's image first, so that a page JSON never names one that is not there yet.
+    shown = (document["image"].get("display") or {}).get("key")
+    if result.display and shown:
+        storage.put_file(settings.results_bucket, shown, result.display.data, content_type=result.display.content_type)
+    written = _write_if_newest(settings.results_bucket, ref.result_key, document, version, existing, shown)
     if written is None:
+        _drop(settings, shown)
         return Outcome.skipped(item.key, "a newer version was written meanwhile", ref)
     if storage.head(item.bucket, item.key) is None:
         return _undo_for_a_deleted_source(item, ref, settings, written)
+    if existing is not None and existing.metadata.get(DISPLAY_METADATA) != shown:
+        _drop(settings, existing.metadata.get(DISPLAY_METADATA))  # the previous version's image
     clear_failure(settings.results_bucket, item.key)
     stats = document["stats"]
     outcome = Outcome(
@@ -125,8 +137,21 @@ def _ocr_page(item: ObjectEvent, ref: PageRef, settings: Settings) -> Outcome:
     return outcome
 
 
+@dataclass(frozen=True)
+class OcrPage:
+    """What one OCR run makes of a page: its page JSON, and the image browsers show when not the original."""
+
+    document: dict[str, Any]
+    display: DisplayImage | None
+
+
 def ocr_document(data: bytes, ref: PageRef, settings: Settings, *, source: dict[str, Any]) -> dict[str, Any]:
     """The page JSON for an image's bytes: the pure core of the OCR function (no AWS)."""
+    return ocr_page(data, ref, settings, source=source).document
+
+
+def ocr_page(data: bytes, ref: PageRef, settings: Settings, *, source: dict[str, Any]) -> OcrPage:
+    """Everything one Tesseract run makes of an image's bytes (no AWS)."""
     cmd = tesseract_cmd(settings.tesseract_cmd)
     with page_image(
         data,
@@ -146,22 +171,32 @@ def ocr_document(data: bytes, ref: PageRef, settings: Settings, *, source: dict[
         )
         duration_ms = round((time.perf_counter() - started) * 1000)
     blocks = parse_tsv(output.tsv)
-    return build_page_json(
+    described = {
+        "width": image.width,
+        "height": image.height,
+        "dpi": image.dpi,
+        "dpi_from_file": image.dpi_from_file,
+        "format": image.format,
+        "frames": image.frames,
+    }
+    if image.display:
+        shown = image.display
+        described["display"] = {
+            "key": ref.display_key(source.get("etag") or "", shown.suffix),
+            "format": shown.format,
+            "width": shown.width,
+            "height": shown.height,
+        }
+    document = build_page_json(
         book=ref.book,
         page=ref.page,
         page_number=ref.page_number,
         source={k: v for k, v in source.items() if v is not None},
-        image={
-            "width": image.width,
-            "height": image.height,
-            "dpi": image.dpi,
-            "dpi_from_file": image.dpi_from_file,
-            "format": image.format,
-            "frames": image.frames,
-        },
+        image=described,
         ocr={"engine": output.engine, "lang": output.lang, "psm": output.psm, "duration_ms": duration_ms},
         blocks=blocks,
     )
+    return OcrPage(document, image.display)
 
 
 def _skip_reason(version: SourceVersion, existing: storage.StoredObject | None) -> str | None:
@@ -175,8 +210,18 @@ def _skip_reason(version: SourceVersion, existing: storage.StoredObject | None) 
     return None
 
 
+def _drop(settings: Settings, display_key: str | None) -> None:
+    if display_key:
+        storage.delete(settings.results_bucket, display_key)
+
+
 def _write_if_newest(
-    bucket: str, key: str, document: dict[str, Any], version: SourceVersion, existing: storage.StoredObject | None
+    bucket: str,
+    key: str,
+    document: dict[str, Any],
+    version: SourceVersion,
+    existing: storage.StoredObject | None,
+    display_key: str | None = None,
 ) -> str | None:
     """Conditional write: only over the version we compared against; re-compare on a lost race.
 
@@ -188,7 +233,7 @@ def _write_if_newest(
                 bucket,
                 key,
                 document,
-                metadata=version.to_metadata(),
+                metadata={**version.to_metadata(), DISPLAY_METADATA: display_key},
                 if_match=existing.etag if existing else None,
                 if_absent=existing is None,
             )
@@ -242,6 +287,7 @@ def _undo_for_a_deleted_source(item: ObjectEvent, ref: PageRef, settings: Settin
     page_json = storage.head(settings.results_bucket, ref.result_key)
     if page_json is not None and page_json.etag == written:
         storage.delete(settings.results_bucket, ref.result_key)
+        _drop(settings, page_json.metadata.get(DISPLAY_METADATA))
     clear_failure(settings.results_bucket, item.key)
     logger.info("image deleted during OCR: page JSON removed", extra={"key": item.key, "book": ref.book})
     return Outcome.skipped(item.key, "the image was deleted while it was OCR'd: its page JSON was removed", ref)
@@ -272,6 +318,7 @@ def _remove_page(item: ObjectEvent, ref: PageRef, settings: Settings) -> Outcome
     if held is not None and (not held.names(item.key) or removal.older_than(held)):
         return Outcome.skipped(item.key, "page JSON belongs to a newer source", ref)
     storage.delete(settings.results_bucket, ref.result_key)
+    _drop(settings, existing.metadata.get(DISPLAY_METADATA))
     logger.info("page removed", extra={"key": item.key, "book": ref.book, "page": ref.page})
     return Outcome.deleted(item.key, ref)
 

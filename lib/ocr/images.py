@@ -29,6 +29,8 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
+from lib.ocr.display import DisplayImage, display_image
+
 
 def _return_big_buffers_to_the_os() -> None:
     """Fix glibc's mmap threshold so a freed decoded page leaves the heap at once.
@@ -100,6 +102,8 @@ class PageImage:
     format: str
     frames: int
     converted: bool
+    # What a browser shows when it cannot show the original (TIFF, BMP); None otherwise.
+    display: DisplayImage | None = None
 
 
 def _sniff_unsupported(data: bytes) -> str | None:
@@ -206,6 +210,7 @@ def page_image(data: bytes, *, max_pixels: int, default_dpi: int, max_frames: in
         width, height = prepared.size
         if min(width, height) < MIN_SIDE:
             raise ImageRejected(f"image is {width}x{height} pixels: too small to hold a line of text")
+        display = display_image(prepared, source_format)
         fd, path = tempfile.mkstemp(prefix="page-", suffix=suffix or ".png")
         try:
             with os.fdopen(fd, "wb") as out:
@@ -231,6 +236,7 @@ def page_image(data: bytes, *, max_pixels: int, default_dpi: int, max_frames: in
             format=source_format,
             frames=frames,
             converted=suffix is None,
+            display=display,
         )
     finally:
         os.unlink(path)

@@ -232,3 +232,27 @@ def test_a_bad_setting_is_a_configuration_error_naming_it(s3: Any, monkeypatch: 
     monkeypatch.setenv("TESSERACT_PSM", "7x")
     with pytest.raises(ConfigError, match="TESSERACT_PSM='7x' is not one of 1, 3, 4, 6, 11, 12"):
         invoke(sns_event(upload(s3, "b/0001.tif", b"irrelevant")))
+
+
+def test_a_tiff_page_gets_an_image_browsers_show_and_loses_it_with_the_page(s3: Any, tesseract: str) -> None:
+    """#9: browsers cannot show TIFF; the OCR function writes a PNG of the 1-bit scan once, beside the page JSON."""
+    from PIL import Image
+
+    record = upload(s3, "shown/0001.tif", (SAMPLES / "phototest.tif").read_bytes())
+    assert invoke(sns_event(record))["pages"][0]["status"] == "ocr"
+    page = result(s3, "shown/0001.json")
+    shown = page["image"]["display"]
+    image = s3.get_object(Bucket=RESULTS_BUCKET, Key=shown["key"])
+    assert image["ContentType"] == "image/png" and shown["format"] == "PNG"
+    with Image.open(io.BytesIO(image["Body"].read())) as png:
+        assert png.size == (shown["width"], shown["height"]) == (page["image"]["width"], page["image"]["height"])
+    # A JPEG is shown as it is: no second image.
+    record = upload(s3, "shown/0002.jpg", _jpeg_of(SAMPLES / "phototest.tif"))
+    invoke(sns_event(record))
+    assert "display" not in result(s3, "shown/0002.json")["image"]
+    # The page's removal takes its image along.
+    s3.delete_object(Bucket=PAGES_BUCKET, Key="shown/0001.tif")
+    removal = s3_event(PAGES_BUCKET, "shown/0001.tif", name="ObjectRemoved:Delete", sequencer="0062A1B2C3D4E5F6FF")
+    assert invoke(sns_event(removal))["pages"][0]["status"] == "deleted"
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=RESULTS_BUCKET, Prefix="shown/").get("Contents", [])]
+    assert keys == ["shown/0002.json"]

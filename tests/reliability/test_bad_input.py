@@ -531,12 +531,14 @@ def test_object_case(
     [outcome] = [p for p in summary["pages"] if p["key"] == case.key]
     assert outcome["status"] == case.outcome, outcome
     failures = emf_metrics(stdout).get("OcrFailures", 0)
-    others = [k for k in result_keys(s3) if k != "good/0001.json"]
+    displays = [k for k in result_keys(s3) if ".display." in k and not k.startswith("good/")]
+    others = [k for k in result_keys(s3) if k != "good/0001.json" and ".display." not in k]
     if case.outcome == "failed":
         assert case.reason.lower() in outcome["detail"].lower()
         assert_failure_record(s3, stage="ocr", key=case.key, reason=case.reason, book=case.book, page=case.page)
         assert failures == 1
         assert not [k for k in others if not k.startswith("failed/")], "a failed page left a page JSON"
+        assert displays == [], "a failed page left an image"
         errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
         assert errors and all(getattr(r, "key", None) == case.key for r in errors), "the error log names the key"
     elif case.outcome == "skipped":
@@ -548,6 +550,9 @@ def test_object_case(
         document = read_json(s3, RESULTS_BUCKET, ref.result_key)
         jsonschema.validate(document, SCHEMA)
         assert (document["book"], document["page"], document["source"]["key"]) == (ref.book, ref.page, case.key)
+        # Browsers cannot show TIFF or BMP: the page JSON names the image they show instead, and it is there.
+        shown = document["image"].get("display")
+        assert displays == ([shown["key"]] if document["image"]["format"] in ("TIFF", "BMP") else []), displays
         if case.check:
             case.check(document)
         else:

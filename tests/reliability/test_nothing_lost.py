@@ -173,15 +173,15 @@ def test_an_image_deleted_while_its_ocr_runs_leaves_no_page(
     """The removal runs to its end during the OCR (it finds no page JSON yet); then the OCR writes one."""
     import lib.ocr.flow as flow
 
-    real = flow.ocr_document
+    real = flow.ocr_page
 
-    def deleted_meanwhile(*args: Any, **kwargs: Any) -> dict[str, Any]:
-        document = real(*args, **kwargs)
+    def deleted_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        done = real(*args, **kwargs)
         s3.delete_object(Bucket=PAGES_BUCKET, Key="race/0001.png")
         assert statuses(invoke_ocr(removal(PAGES_BUCKET, "race/0001.png"))) == ["skipped"]
-        return document
+        return done
 
-    monkeypatch.setattr(flow, "ocr_document", deleted_meanwhile)
+    monkeypatch.setattr(flow, "ocr_page", deleted_meanwhile)
     summary = invoke_ocr(upload(s3, "race/0001.png", one()))
     assert statuses(summary) == ["skipped"] and "deleted while it was OCR'd" in summary["pages"][0]["detail"]
     assert page_json(s3, "race/0001.json") is None, "the deleted image's page lives on"

@@ -315,11 +315,11 @@ def _user_text_slot(path: tuple[str, ...]) -> bool:
 
 @pytest.fixture(scope="module")
 def reference_body() -> dict[str, Any]:
-    """A body of every shape (word, phrase, exclusion, book): its keys and fixed values are the allowed ones."""
+    """A body of every shape (words and their proximity, phrase, exclusion, book): its keys and fixed values."""
     from lib.search.query import build_query
     from lib.search.syntax import parse_query
 
-    return build_query(parse_query('whale "call me" -ship -"the sea"'), book="moby-dick", limit=10)
+    return build_query(parse_query('whale harpoon "call me" -ship -"the sea"'), book="moby-dick", limit=10)
 
 
 def test_user_input_only_reaches_match_clauses_and_sizes_are_capped(reference_body: dict[str, Any]) -> None:
