@@ -8,6 +8,7 @@ may cure.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -54,6 +55,12 @@ class Outcome:
     @classmethod
     def deleted(cls, key: str, ref: PageRef) -> Outcome:
         return cls(key, Status.DELETED, *_names(ref))
+
+    @classmethod
+    def done(cls, key: str, status: Status, ref: PageRef, stats: dict[str, Any], started: float) -> Outcome:
+        """A page made (OCR'd, indexed): its counts and the milliseconds since ``started`` (perf_counter)."""
+        ms = round((time.perf_counter() - started) * 1000)
+        return cls(key, status, *_names(ref), words=stats["words"], lines=stats["lines"], ms=ms)
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}

@@ -115,7 +115,13 @@ def page_document(document: dict[str, Any], version: SourceVersion, indexed_at: 
         "text": "".join(pieces),
         "words": words,
         "lines": lines,
-        "image": {"width": image.get("width"), "height": image.get("height")},
+        # What a IIIF canvas needs (lib.search.manifest): the page's size and the image browsers show.
+        "image": {
+            "width": image.get("width"),
+            "height": image.get("height"),
+            "format": image.get("format"),
+            **({"display": image["display"]} if image.get("display") else {}),
+        },
         "source": version.to_index(image_key=document.get("source", {}).get("key")),
         "stats": {"lines": len(lines), "words": len(words)},
         "indexed_at": indexed_at,

@@ -93,16 +93,7 @@ def _index(
         logger.info("page JSON deleted during indexing: page removed", extra={"key": item.key, "book": ref.book})
         return Outcome.skipped(item.key, "the page JSON was deleted while it was indexed: the page was removed", ref)
     clear_failure(settings.results_bucket, item.key)
-    stats = doc.body["stats"]
-    outcome = Outcome(
-        key=item.key,
-        status=Status.INDEXED,
-        book=ref.book,
-        page=ref.page,
-        lines=stats["lines"],
-        words=stats["words"],
-        ms=round((time.perf_counter() - started) * 1000),
-    )
+    outcome = Outcome.done(item.key, Status.INDEXED, ref, doc.body["stats"], started)
     logger.info("page indexed", extra=outcome.as_dict())
     return outcome
 

@@ -123,16 +123,7 @@ def _ocr_page(item: ObjectEvent, ref: PageRef, settings: Settings) -> Outcome:
     if existing is not None and existing.metadata.get(DISPLAY_METADATA) != shown:
         _drop(settings, existing.metadata.get(DISPLAY_METADATA))  # the previous version's image
     clear_failure(settings.results_bucket, item.key)
-    stats = document["stats"]
-    outcome = Outcome(
-        key=item.key,
-        status=Status.OCR,
-        book=ref.book,
-        page=ref.page,
-        words=stats["words"],
-        lines=stats["lines"],
-        ms=round((time.perf_counter() - started) * 1000),
-    )
+    outcome = Outcome.done(item.key, Status.OCR, ref, document["stats"], started)
     logger.info("page OCR'd", extra=outcome.as_dict())
     return outcome
 
