@@ -14,6 +14,7 @@ demo: setup
 	@bash scripts/demo.sh
 
 test: setup
+	@bash scripts/setup.sh --browser
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test-fast: setup

@@ -57,4 +57,13 @@ fi
 if [ ! -x node_modules/.bin/sls ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
+
+# Mirador's prebuilt bundle for the "Open in Mirador" page (pinned, integrity-checked, from the npm registry)
+.venv/bin/python scripts/vendor_mirador.py || die "Mirador could not be fetched: run 'npm pack mirador@4.0.0' by hand to see why"
+
+# The browser tests drive Debian's Chromium through Playwright (make test only: `setup.sh --browser`)
+if [ "${1:-}" = "--browser" ] && [ ! -x /usr/lib/chromium/chromium ]; then
+  echo "setup: installing chromium for the browser tests" >&2
+  apt_install chromium || echo "setup: chromium not installed ('sudo apt-get install -y chromium'); the browser tests will fail" >&2
+fi
 echo "setup: ready (.venv, node_modules, $(tesseract --version 2>&1 | head -1))" >&2
