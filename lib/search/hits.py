@@ -28,6 +28,7 @@ from lib.search.syntax import ParsedQuery
 SNIPPET_CHARS = 60
 _TOKENS = re.compile(r"[^\W_]+")
 _WORD_EDGE = re.compile(r"\s")
+_NON_SPACE = re.compile(r"\S+")
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,22 @@ def page_hits(source: dict[str, Any], highlighted: str | None, parsed: ParsedQue
             continue
         result.hits.append(_hit(run, words, line_of, text))
     return result
+
+
+def hit_count(highlighted: str, parsed: ParsedQuery) -> int:
+    """How many hits ``page_hits`` finds on a page, from its highlighted text alone (no stored words).
+
+    The index writes a page's words into ``text`` separated by whitespace, so
+    its whitespace-separated tokens are its words, and the same runs of marked
+    words are hits. Counting a whole result set this way reads only the text,
+    not every page's word boxes. (A word holding a space, which Tesseract never
+    writes but the schema allows, would count as two words here.)
+    """
+    text, spans = marked_spans(highlighted)
+    words = [[m.start(), m.end()] for m in _NON_SPACE.finditer(text)]
+    starts = [w[0] for w in words]
+    marked = sorted({i for s, e in spans for i in _overlapping(words, starts, s, e)})
+    return sum(1 for run in _runs(marked) if _counts(run, words, text, parsed))
 
 
 def _overlapping(words: Sequence[list[int]], starts: list[int], start: int, end: int) -> Iterable[int]:
