@@ -39,12 +39,47 @@ def test_hit_count_from_the_text_alone_equals_the_hits_found_with_the_words(
     assert hit_count(highlighted, parsed) == len(page_hits(page(text, words), highlighted, parsed, 1.0).hits) > 0
 
 
-def test_counts_of_responses_and_the_lower_bound_past_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hit_count_agrees_with_page_hits_on_random_pages_and_marks() -> None:
+    import random
+    import re
+
+    rng = random.Random(12)
+    vocabulary = ["lazy", "fox", "Fox.", "brown-dog", "the", "a", "café", "(whale)", "whale,", "1899", "Brown-Dog"]
+    queries = [parse_query(q) for q in ('"lazy fox"', "fox", '"the whale" "a fox"', 'dog "lazy fox"', '"brown dog"')]
+    for _ in range(400):
+        pieces = []
+        for _ in range(rng.randint(1, 30)):
+            pieces += [rng.choice(vocabulary), rng.choice([" ", " ", " ", "\n", "\n\n"])]
+        text = "".join(pieces).rstrip()
+        spans = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+        marks, index = [], 0
+        while index < len(spans):
+            if rng.random() < 0.4:
+                length = rng.choice([1, 1, 1, 2, 3])
+                start, end = spans[index][0], spans[min(index + length, len(spans)) - 1][1]
+                if length == 1 and "-" in text[start:end] and rng.random() < 0.5:
+                    start = text.index("-", start) + 1  # a mark inside a word, as the analyzer splits it
+                marks.append((start, end))
+                index += length
+            index += 1
+        highlighted, at = [], 0
+        for start, end in marks:
+            highlighted += [text[at:start], S, text[start:end], E]
+            at = end
+        highlighted = "".join([*highlighted, text[at:]])
+        words = [text[a:b] for a, b in spans]
+        for parsed in queries:
+            assert hit_count(highlighted, parsed) == len(page_hits(page(text, words), highlighted, parsed, 1.0).hits), (
+                highlighted,
+                parsed,
+            )
+
+
+def test_counts_of_responses_and_the_lower_bound_past_the_cap() -> None:
     counts = paging.counts_from(matched=23, first_hits=12, later=[1] * 13, per_page=10)
     assert counts.ends == [12, 22, 25] and counts.total == 25 and counts.exact
     assert [paging.start_index(counts, o, 10) for o in (0, 10, 20)] == [0, 12, 22]
-    monkeypatch.setattr(paging, "COUNT_PAGES", 20)
-    assert paging.to_count(100, 10) == 10
+    assert paging.to_count(100, 10, 20) == 10 and paging.to_count(15, 10, 20) == 5 and paging.to_count(9, 10, 20) == 0
     capped = paging.counts_from(matched=100, first_hits=12, later=[2] * 10, per_page=10)
     assert capped.ends == [12, 32] and capped.total == 32 + 80 and not capped.exact
     assert paging.start_index(capped, 20, 10) == 32, "the first uncounted response starts where the counted end"
@@ -56,7 +91,7 @@ def test_a_cursor_round_trips_and_its_window_links_neighbours() -> None:
     window = paging.window(counts, 10, None, 10, per_page=10, key="k1", link=lambda c: f"u?cursor={c}" if c else "u")
     assert window.start_index == 12 and window.total == 25 and window.collection == "u"
     decoded = {
-        name: paging.decode(getattr(window, name).split("=", 1)[1], "k1", 10)
+        name: paging.decode(getattr(window, name).split("=", 1)[1], "k1", 10, 500)
         for name in ("first", "prev", "next", "last")
     }
     assert [decoded[n].offset for n in ("first", "prev", "next", "last")] == [0, 0, 20, 20]
@@ -70,21 +105,21 @@ def test_a_cursor_round_trips_and_its_window_links_neighbours() -> None:
 )
 def test_a_cursor_that_is_not_ours_is_refused(text: str) -> None:
     with pytest.raises(paging.CursorError):
-        paging.decode(text, "k1", 10)
+        paging.decode(text, "k1", 10, 500)
 
 
 def test_a_cursor_of_another_key_or_past_the_end_is_refused() -> None:
     counts = paging.counts_from(matched=23, first_hits=12, later=[1] * 13, per_page=10)
     good = paging.encode("k1", paging.Cursor(20, counts))
-    assert paging.decode(good, "k1", 10).offset == 20
+    assert paging.decode(good, "k1", 10, 500).offset == 20
     with pytest.raises(paging.CursorError, match="another search"):
-        paging.decode(good, "k2", 10)
+        paging.decode(good, "k2", 10, 500)
     with pytest.raises(paging.CursorError, match="outside"):
-        paging.decode(paging.encode("k1", paging.Cursor(30, counts)), "k1", 10)
+        paging.decode(paging.encode("k1", paging.Cursor(30, counts)), "k1", 10, 500)
     forged = json.loads(base64.urlsafe_b64decode(good + "=="))
     forged["n"] = "23"
     with pytest.raises(paging.CursorError):
-        paging.decode(base64.urlsafe_b64encode(json.dumps(forged).encode()).decode(), "k1", 10)
+        paging.decode(base64.urlsafe_b64encode(json.dumps(forged).encode()).decode(), "k1", 10, 500)
 
 
 # ---------------------------------------------------------------- ids and completions
