@@ -156,10 +156,11 @@ def _search(route: Route, params: dict[str, str], ids: Identifiers, client: Any,
     shapes = iiif2 if route.version == 2 else iiif1
     motivated = _motivated(params, shapes.MOTIVATIONS)
     per_page = LIBRARY_PAGES if library else BOOK_PAGES
+    cap = paging.LIBRARY_COUNT_PAGES if library else paging.BOOK_COUNT_PAGES
     names = LIBRARY_PARAMETERS if library else BOOK_PARAMETERS
     canonical = _canonical(params, names)
     key = paging.cursor_key(route.kind, route.version, library, book, canonical, per_page)
-    cursor = paging.decode(params["cursor"], key, per_page) if params.get("cursor") else None
+    cursor = paging.decode(params["cursor"], key, per_page, cap) if params.get("cursor") else None
     offset = cursor.offset if cursor else 0
     if motivated:
         result = search(client, index, parsed, book=book, limit=per_page, offset=offset, in_page_order=not library)
@@ -169,7 +170,7 @@ def _search(route: Route, params: dict[str, str], ids: Identifiers, client: Any,
     if cursor:
         counts = cursor.counts
     else:
-        pages = paging.to_count(result.total, per_page)
+        pages = paging.to_count(result.total, per_page, cap)
         later = count_hits(client, index, parsed, book=book, offset=per_page, pages=pages, in_page_order=not library)
         counts = paging.counts_from(result.total, hits_here, later, per_page)
         if not library and result.total == 0 and not book_exists(client, index, book):

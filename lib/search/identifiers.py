@@ -31,6 +31,21 @@ def xywh(box: list[int]) -> str:
 
 
 @dataclass(frozen=True)
+class PageIds:
+    """The ids of one page, made once per page of an answer (quoting is most of an id's cost)."""
+
+    manifest: str
+    canvas: str
+    annotations: str  # what the page's annotation ids start with
+
+    def target(self, box: list[int]) -> str:
+        return f"{self.canvas}#{xywh(box)}"
+
+    def annotation(self, kind: str, start: int, end: int) -> str:
+        return f"{self.annotations}/{kind}{start}-{end}"
+
+
+@dataclass(frozen=True)
 class Identifiers:
     """The URIs of one deployment, under ``base`` (scheme, host and any stage path, no trailing slash)."""
 
@@ -42,11 +57,10 @@ class Identifiers:
     def canvas(self, book: str, page: str) -> str:
         return f"{self.base}/iiif/{segment(book)}/canvas/{segment(page)}"
 
-    def target(self, book: str, page: str, box: list[int]) -> str:
-        return f"{self.canvas(book, page)}#{xywh(box)}"
-
-    def annotation(self, book: str, page: str, kind: str, start: int, end: int) -> str:
-        return f"{self.base}/iiif/{segment(book)}/annotation/{segment(page)}/{kind}{start}-{end}"
+    def page(self, book: str, page: str) -> PageIds:
+        at = f"{self.base}/iiif/{segment(book)}"
+        name = segment(page)
+        return PageIds(manifest=f"{at}/manifest", canvas=f"{at}/canvas/{name}", annotations=f"{at}/annotation/{name}")
 
     def url(self, path: str, params: list[tuple[str, str]]) -> str:
         """``path`` (already encoded) under the base, with ``params`` as its query string."""

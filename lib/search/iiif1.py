@@ -31,10 +31,12 @@ def annotation_list(pages: list[PageHits], window: Window, ids: Identifiers, *, 
     resources: list[dict[str, Any]] = []
     hits: list[dict[str, Any]] = []
     for page in pages:
+        page_ids = ids.page(page.book, page.page)
         for hit in page.hits:
             word_ids = []
+            hit_id = page_ids.annotation(WORD, hit.start, hit.end)
             for number, word in enumerate(hit.words):
-                word_id = f"{ids.annotation(page.book, page.page, WORD, hit.start, hit.end)}-{number}"
+                word_id = f"{hit_id}-{number}"
                 word_ids.append(word_id)
                 resources.append(
                     {
@@ -42,7 +44,7 @@ def annotation_list(pages: list[PageHits], window: Window, ids: Identifiers, *, 
                         "@type": "oa:Annotation",
                         "motivation": "sc:painting",
                         "resource": {"@type": "cnt:ContentAsText", "chars": word.text},
-                        "on": ids.target(page.book, page.page, word.bbox),
+                        "on": page_ids.target(word.bbox),
                     }
                 )
             hits.append(

@@ -20,7 +20,7 @@ from typing import Any
 
 from lib.search.autocomplete import Term
 from lib.search.hits import Hit, PageHits
-from lib.search.identifiers import CONTEXT, HIT, Identifiers
+from lib.search.identifiers import CONTEXT, HIT, Identifiers, PageIds
 from lib.search.paging import Window
 
 SEARCH_CONTEXT = "http://iiif.io/api/search/2/context.json"
@@ -32,12 +32,12 @@ def _page_ref(url: str) -> dict[str, str]:
     return {"id": url, "type": "AnnotationPage"}
 
 
-def _target(ids: Identifiers, page: PageHits, box: list[int], manifests: bool) -> Any:
-    target = ids.target(page.book, page.page, box)
-    if not manifests:
-        return target
-    manifest = {"id": ids.manifest(page.book), "type": "Manifest", "label": {"none": [page.book]}}
-    return {"id": target, "type": "Canvas", "partOf": manifest}
+def _targets(hit: Hit, page_ids: PageIds, manifest: dict[str, Any] | None) -> Any:
+    """The hit's words as canvas fragments: one string, or an array; objects naming the manifest across books."""
+    targets: list[Any] = [page_ids.target(word.bbox) for word in hit.words]
+    if manifest is not None:
+        targets = [{"id": target, "type": "Canvas", "partOf": manifest} for target in targets]
+    return targets[0] if len(targets) == 1 else targets
 
 
 def _selector(hit: Hit) -> dict[str, str]:
@@ -56,21 +56,22 @@ def annotation_page(
     items: list[dict[str, Any]] = []
     snippets: list[dict[str, Any]] = []
     for page in pages:
+        page_ids = ids.page(page.book, page.page)
+        manifest = {"id": page_ids.manifest, "type": "Manifest", "label": {"none": [page.book]}} if manifests else None
         for hit in page.hits:
-            item_id = ids.annotation(page.book, page.page, HIT, hit.start, hit.end)
-            targets = [_target(ids, page, word.bbox, manifests) for word in hit.words]
+            item_id = page_ids.annotation(HIT, hit.start, hit.end)
             items.append(
                 {
                     "id": item_id,
                     "type": "Annotation",
                     "motivation": "highlighting",
                     "body": {"type": "TextualBody", "value": hit.match, "format": "text/plain"},
-                    "target": targets[0] if len(targets) == 1 else targets,
+                    "target": _targets(hit, page_ids, manifest),
                 }
             )
             snippets.append(
                 {
-                    "id": ids.annotation(page.book, page.page, CONTEXT, hit.start, hit.end),
+                    "id": page_ids.annotation(CONTEXT, hit.start, hit.end),
                     "type": "Annotation",
                     "motivation": "contextualizing",
                     "target": {"type": "SpecificResource", "source": item_id, "selector": [_selector(hit)]},

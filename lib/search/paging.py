@@ -4,7 +4,8 @@ The unit of paging is the matched page: a response holds ``per_page`` of them
 with every hit on each, so a hit is never split across responses. IIIF counts
 annotations (hits), not pages: ``total`` and ``startIndex`` are hits. The first
 request of a search learns them with one extra request that counts the hits of
-every matched page up to ``COUNT_PAGES`` (lib.search.query.count_hits), and
+every matched page up to a cap (``BOOK_COUNT_PAGES``, ``LIBRARY_COUNT_PAGES``;
+lib.search.query.count_hits), and
 every cursor of that search carries what it learnt, so later responses cost one
 request each and all agree. Past the counted pages ``total`` is a lower bound
 (each further page holds at least one hit) and ``exact`` is false; their
@@ -31,8 +32,11 @@ from typing import Any
 
 from lib.search.query import MAX_LIMIT, MAX_OFFSET
 
-# Matched pages whose hits the first request counts (per search, once).
-COUNT_PAGES = 500
+# Matched pages whose hits the first request counts (per search, once). A book is counted deep, so a
+# viewer's total is exact for a word on every page of a 500-page book; across the library a frequent
+# word passes any cap, and ranked results are read from the top, so fewer pages keep that request cheap.
+BOOK_COUNT_PAGES = 500
+LIBRARY_COUNT_PAGES = 100
 # Matched pages reachable by paging: from + size must stay inside OpenSearch's result window.
 REACHABLE_PAGES = MAX_OFFSET - MAX_LIMIT
 MAX_CURSOR_CHARS = 2048
@@ -76,14 +80,14 @@ class Window:
     matched: int
 
 
-def counted_pages(per_page: int) -> int:
+def counted_pages(per_page: int, cap: int) -> int:
     """How many matched pages are counted: whole responses only."""
-    return max(per_page, COUNT_PAGES // per_page * per_page)
+    return max(per_page, cap // per_page * per_page)
 
 
-def to_count(matched: int, per_page: int) -> int:
+def to_count(matched: int, per_page: int, cap: int) -> int:
     """Pages after the first response whose hits the first request must count."""
-    return max(0, min(matched, counted_pages(per_page)) - per_page)
+    return max(0, min(matched, counted_pages(per_page, cap)) - per_page)
 
 
 def counts_from(matched: int, first_hits: int, later: list[int], per_page: int) -> Counts:
@@ -135,8 +139,8 @@ def _count(value: Any, name: str) -> int:
     return value
 
 
-def decode(text: str, key: str, per_page: int) -> Cursor:
-    """The cursor in ``text``, checked against its search's key and page size; CursorError otherwise."""
+def decode(text: str, key: str, per_page: int, cap: int) -> Cursor:
+    """The cursor in ``text``, checked against its search's key, page size and cap; CursorError otherwise."""
     if not text or len(text) > MAX_CURSOR_CHARS:
         raise CursorError("cursor is empty or too long")
     try:
@@ -149,7 +153,7 @@ def decode(text: str, key: str, per_page: int) -> Cursor:
         raise CursorError("cursor belongs to another search (or another version of this API)")
     offset, matched, total = (_count(data.get(name), name) for name in ("o", "n", "t"))
     ends = data.get("e")
-    if not isinstance(ends, list) or not 1 <= len(ends) <= counted_pages(per_page) // per_page + 1:
+    if not isinstance(ends, list) or not 1 <= len(ends) <= counted_pages(per_page, cap) // per_page + 1:
         raise CursorError("cursor field 'e' is not a list of counts")
     checked = [_count(end, "e") for end in ends]
     if any(b < a for a, b in itertools.pairwise(checked)) or total < checked[-1]:

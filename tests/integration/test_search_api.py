@@ -334,7 +334,7 @@ def test_counting_happens_once_and_later_pages_are_one_request(
 def test_past_the_counted_pages_total_is_a_lower_bound(whales: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
     from lib.search import paging
 
-    monkeypatch.setattr(paging, "COUNT_PAGES", 20)
+    monkeypatch.setattr(paging, "LIBRARY_COUNT_PAGES", 20)
     _, _, first = call("/search", {"q": "whale", "book": "whales"})
     collection = first["partOf"]
     assert collection["pagesearch:totalExact"] is False and collection["pagesearch:matchedPages"] == 60
