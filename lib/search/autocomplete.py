@@ -30,8 +30,8 @@ from lib.index.documents import MARK_END, MARK_START
 from lib.search.hits import marked_spans
 from lib.search.syntax import MAX_TERMS, QueryError
 
-PAGES = 200
-MAX_EXPANSIONS = 200
+PAGES = 100
+MAX_EXPANSIONS = 50
 LIMIT = 20
 _HAS_TEXT = re.compile(r"[^\W_]")
 

@@ -220,6 +220,8 @@ class _Lines:
 
 
 def _union(boxes: list[list[int]]) -> list[int]:
+    if len(boxes) == 1:  # most hits are one word: no comparisons
+        return list(boxes[0])
     return [min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)]
 
 
@@ -239,9 +241,17 @@ def _hit(run: list[int], words: Sequence[list[int]], lines: _Lines, text: str) -
     )
 
 
+def _one_line(piece: str) -> str:
+    """Every run of whitespace as one space (``re.sub(r"\\s+", " ", piece)``, at a quarter of its cost)."""
+    inner = " ".join(piece.split())
+    if not inner:
+        return " " if piece else ""
+    return (" " if piece[0].isspace() else "") + inner + (" " if piece[-1].isspace() else "")
+
+
 def _context(piece: str, *, left: bool) -> str:
     """Snippet context on one line, cut at a word boundary, keeping the space next to the match."""
-    flat = re.sub(r"\s+", " ", piece)
+    flat = _one_line(piece)
     if left and len(piece) == SNIPPET_CHARS and " " in flat:
         flat = flat[flat.index(" ") :]
     if not left and len(piece) == SNIPPET_CHARS and " " in flat:

@@ -196,3 +196,16 @@ class NoOpenSearch:
 def test_junk_never_reaches_opensearch(path: str, query: str) -> None:
     answer = respond(Request("GET", path, query, "http://x"), NoOpenSearch(), "pages")
     assert answer.status == 400 and answer.headers["Access-Control-Allow-Origin"] == "*", answer.body
+
+
+def test_snippet_whitespace_is_folded_as_the_regex_did() -> None:
+    import random
+    import re
+
+    from lib.search.hits import _one_line
+
+    rng = random.Random(7)
+    alphabet = ["a", "b", " ", "  ", "\n", "\t", "\u00a0", "\u2003", "\x1c", "é", "."]
+    for _ in range(3000):
+        piece = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        assert _one_line(piece) == re.sub(r"\s+", " ", piece), repr(piece)
