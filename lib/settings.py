@@ -54,6 +54,9 @@ class Settings:
     # Seconds per OpenSearch request; with the client's retries this stays well
     # inside the indexer's 120 s function timeout.
     opensearch_timeout: int
+    # What the search API's ids and links start with (scheme, host, any path); empty: the API's own URL,
+    # taken from each request (a custom domain or a CDN in front sets it).
+    public_base_url: str
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -75,4 +78,5 @@ class Settings:
             # must stay under small OpenSearch domains' 10 MiB request limit.
             max_page_json_bytes=_int("MAX_PAGE_JSON_BYTES", 4 * 1024 * 1024),
             opensearch_timeout=_int("OPENSEARCH_TIMEOUT", 20),
+            public_base_url=os.environ.get("PUBLIC_BASE_URL", "").strip().rstrip("/"),
         )

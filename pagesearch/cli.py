@@ -176,6 +176,13 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     return 1 if report.failed else 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from pagesearch import serve
+
+    endpoints.load()  # the search function reads OPENSEARCH_URL and OPENSEARCH_INDEX from the environment
+    return serve.run(args.host, args.port)
+
+
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number from 1, not {text!r}")
@@ -232,6 +239,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_reindex)
+    p = sub.add_parser("serve", help="the search HTTP API (IIIF Content Search 1.0 and 2.0) on this machine")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080, help="0: any free port (the address is printed)")
+    p.set_defaults(func=cmd_serve)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))

@@ -4,8 +4,9 @@ The one place that knows these shapes outside AWS: the local stack's
 dispatcher, ``sls invoke local``'s event files, the tests and the benchmarks
 all build their events here, so a handler sees exactly what Lambda hands it:
 S3 notification records (key URL-encoded, ``+`` for spaces), SNS
-notifications carrying an S3 event as a JSON string, and the S3 event as an
-SQS queue subscribed to a bucket receives it.
+notifications carrying an S3 event as a JSON string, the S3 event as an
+SQS queue subscribed to a bucket receives it, and API Gateway HTTP API
+requests (payload 2.0) for the search function.
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote_plus
+from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlencode
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's account
-FUNCTIONS = {"ocr": "handlers.ocr", "indexer": "handlers.indexer"}
+FUNCTIONS = {"ocr": "handlers.ocr", "indexer": "handlers.indexer", "search": "handlers.search"}
+# Characters a path keeps as they are; everything else is percent-encoded (RFC 3986 pchar, and "%" for paths
+# already encoded).
+_PATH_SAFE = "/%:@!$&'()*+,;=-._~"
 _sequence = itertools.count(1)
 
 
@@ -139,8 +143,84 @@ def from_queue(function: str, body: str) -> dict[str, Any]:
     return payload
 
 
+def http_event(
+    path: str,
+    query: dict[str, str] | list[tuple[str, str]] | str | None = None,
+    *,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    domain: str = "127.0.0.1:8080",
+    scheme: str = "http",
+    stage: str = "$default",
+    route_key: str | None = None,
+) -> dict[str, Any]:
+    """An API Gateway HTTP API request (payload 2.0) as the search function receives it.
+
+    ``path`` is percent-encoded as a client sends it (what is not encoded yet
+    is: ``/iiif/Viewer Book/...`` becomes ``/iiif/Viewer%20Book/...``);
+    ``query`` is a mapping or pairs of decoded values, or a raw query string.
+    The route key is the serverless.yml route the path matches (``{book}`` in
+    place of the second segment of ``/iiif/`` paths) unless given.
+    """
+    raw_path = quote(path, safe=_PATH_SAFE)
+    if isinstance(query, str):
+        raw_query = query
+    else:
+        raw_query = urlencode(list(query.items()) if isinstance(query, dict) else list(query or []), quote_via=quote)
+    values: dict[str, str] = {}
+    for name, value in parse_qsl(raw_query, keep_blank_values=True):
+        values[name] = f"{values[name]},{value}" if name in values else value
+    segments = raw_path.split("/")
+    parameters = {}
+    if len(segments) > 3 and segments[1] == "iiif":
+        parameters = {"book": unquote(segments[2])}
+        segments[2] = "{book}"
+    now = dt.datetime.now(dt.UTC)
+    all_headers = {
+        "accept": "application/json",
+        "host": domain,
+        "user-agent": "pagesearch-local",
+        "x-forwarded-for": "127.0.0.1",
+        "x-forwarded-port": "443" if scheme == "https" else domain.rpartition(":")[2] or "80",
+        "x-forwarded-proto": scheme,
+        **{k.lower(): v for k, v in (headers or {}).items()},
+    }
+    prefix = "" if stage == "$default" else f"/{stage}"
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route_key or f"{method} {'/'.join(segments)}",
+        "rawPath": prefix + raw_path,
+        "rawQueryString": raw_query,
+        "headers": all_headers,
+        "requestContext": {
+            "accountId": ACCOUNT,
+            "apiId": "local",
+            "domainName": domain,
+            "domainPrefix": domain.split(".")[0],
+            "http": {
+                "method": method,
+                "path": prefix + unquote(raw_path),
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": all_headers["user-agent"],
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": route_key or f"{method} {'/'.join(segments)}",
+            "stage": stage,
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "isBase64Encoded": False,
+    }
+    if values:
+        event["queryStringParameters"] = values
+    if parameters:
+        event["pathParameters"] = parameters
+    return event
+
+
 def handler_of(function: str) -> Callable[[dict[str, Any], Any], Any]:
-    """The handler of one of our functions (``ocr``, ``indexer``), imported on first use."""
+    """The handler of one of our functions (``ocr``, ``indexer``, ``search``), imported on first use."""
     return importlib.import_module(FUNCTIONS[function]).handler
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from opensearchpy.exceptions import NotFoundError
 
 from lib.index.documents import MARK_END, MARK_START
-from lib.search.hits import PageHits, page_hits
+from lib.search.hits import PageHits, hit_count, page_hits
 from lib.search.syntax import ParsedQuery, parse_query
 
 MAX_LIMIT = 100
@@ -149,3 +149,41 @@ def search(
         highlighted = (raw.get("highlight", {}).get("text") or [None])[0]
         result.pages.append(page_hits(raw["_source"], highlighted, parsed, raw.get("_score")))
     return result
+
+
+def count_hits(
+    client: Any,
+    index: str,
+    parsed: ParsedQuery,
+    *,
+    book: str | None,
+    offset: int,
+    pages: int,
+    in_page_order: bool = False,
+) -> list[int]:
+    """The number of hits on each of ``pages`` matched pages from ``offset`` on, in the order ``search`` returns.
+
+    The same query, sort and highlight as ``search``, so page N here is page N
+    there; only the highlighted text comes back (no stored words), and ``size``
+    may pass ``MAX_LIMIT``: this is one request for a whole result set, made
+    once per search (lib.search.paging carries the counts in the cursor).
+    """
+    if pages <= 0:
+        return []
+    body = build_query(parsed, book=book, limit=1, offset=offset, in_page_order=in_page_order)
+    body.update(size=min(pages, MAX_OFFSET - body["from"]), _source=False, track_total_hits=False)
+    try:
+        response = client.search(index=index, body=body)
+    except NotFoundError:
+        return []
+    return [hit_count((raw.get("highlight", {}).get("text") or [""])[0], parsed) for raw in response["hits"]["hits"]]
+
+
+def book_exists(client: Any, index: str, book: str) -> bool:
+    """Whether any page of ``book`` is indexed: a search (the only request the search role may make)."""
+    body = {"size": 0, "query": {"term": {"book": book}}, "terminate_after": 1, "track_total_hits": True}
+    try:
+        total = client.search(index=index, body=body)["hits"]["total"]
+    except NotFoundError:
+        return False
+    return (total["value"] if isinstance(total, dict) else int(total)) > 0

@@ -27,14 +27,23 @@ _CONFIG_VARIABLES = (
     "OPENSEARCH_INDEX",
     "OCR_LANG",
     "TESSERACT_CMD",
+    "PUBLIC_BASE_URL",
 )
 
-# What each packaging run is given. `retain-off` also proves that two stage
-# parameters reach the template (deletion policy, the indexer's concurrency).
+# What each packaging run is given. `retain-off` also proves that stage
+# parameters reach the template (deletion policy, the indexer's concurrency,
+# the search API opened to the public and its throttle).
 PACKAGES: dict[str, tuple[str, ...]] = {
     "external": (),
     "create": ("--param=opensearch=create",),
-    "retain-off": ("--param=opensearch=create", "--param=retainBuckets=false", "--param=indexerConcurrency=7"),
+    "retain-off": (
+        "--param=opensearch=create",
+        "--param=retainBuckets=false",
+        "--param=indexerConcurrency=7",
+        "--param=searchAuth=public",
+        "--param=searchRateLimit=5",
+        "--param=searchBurstLimit=9",
+    ),
 }
 
 

@@ -214,15 +214,18 @@ def test_checkov_has_no_failed_checks_and_every_suppression_has_a_reason(package
 # ---------------------------------------------------------------- IAM
 
 
+ROLES = {"OcrLambdaFunction": "OcrRole", "IndexerLambdaFunction": "IndexerRole", "SearchLambdaFunction": "SearchRole"}
+
+
 def test_each_function_has_its_own_role(mode: Packaged) -> None:
     template = mode.template
     functions = resources_of(template, "AWS::Lambda::Function")
-    assert set(functions) == {"OcrLambdaFunction", "IndexerLambdaFunction"}
-    assert functions["OcrLambdaFunction"]["Properties"]["Role"] == {"Fn::GetAtt": ["OcrRole", "Arn"]}
-    assert functions["IndexerLambdaFunction"]["Properties"]["Role"] == {"Fn::GetAtt": ["IndexerRole", "Arn"]}
-    # No framework default role shared by both functions.
-    assert set(resources_of(template, "AWS::IAM::Role")) == {"OcrRole", "IndexerRole"}
-    for role in ("OcrRole", "IndexerRole"):
+    assert set(functions) == set(ROLES)
+    for function, role in ROLES.items():
+        assert functions[function]["Properties"]["Role"] == {"Fn::GetAtt": [role, "Arn"]}
+    # No framework default role shared by the functions.
+    assert set(resources_of(template, "AWS::IAM::Role")) == set(ROLES.values())
+    for role in ROLES.values():
         trust = template["Resources"][role]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
         assert [(s["Effect"], s["Principal"], s["Action"]) for s in trust] == [
             ("Allow", {"Service": "lambda.amazonaws.com"}, "sts:AssumeRole")
@@ -272,6 +275,22 @@ def test_indexer_role_reads_results_writes_failures_and_uses_its_index_only(mode
     granted = grants(role_statements(template, "IndexerRole"))
     assert granted == expected
     assert {a for a, _ in granted if a.startswith("es:")} <= ES_VERBS
+
+
+def test_search_role_may_only_search_the_alias(mode: Packaged) -> None:
+    template = mode.template
+    domain, index = index_paths(template)
+    logs = log_group_arn(function_name(template, "SearchLambdaFunction"))
+    expected = {
+        ("logs:CreateLogStream", logs),
+        ("logs:PutLogEvents", logs),
+        # GET/POST /INDEX/_search: pages of results, the count of hits, autocomplete, does a book exist.
+        ("es:ESHttpGet", f"{domain}/{index}/_search"),
+        ("es:ESHttpPost", f"{domain}/{index}/_search"),
+    }
+    assert grants(role_statements(template, "SearchRole")) == expected
+    variables = template["Resources"]["SearchLambdaFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["OPENSEARCH_INDEX"] == index
 
 
 def _wildcard_allowed(resource: str, template: dict[str, Any]) -> bool:
@@ -446,7 +465,7 @@ def test_external_mode_creates_no_domain(packages: dict[str, Packaged]) -> None:
 
 
 @pytest.mark.parametrize("variant", ["create", "retain-off"])
-def test_created_domain_is_encrypted_https_only_and_admits_only_the_indexer(
+def test_created_domain_is_encrypted_https_only_and_admits_only_the_indexer_and_search(
     packages: dict[str, Packaged], variant: str
 ) -> None:
     template = packages[variant].template
@@ -460,12 +479,17 @@ def test_created_domain_is_encrypted_https_only_and_admits_only_the_indexer(
     assert domain["LogPublishingOptions"]["ES_APPLICATION_LOGS"]["Enabled"] is True
     arn, index = index_paths(template)
     statements = [resolve(s) for s in domain["AccessPolicies"]["Statement"]]
-    assert {json.dumps(s["Principal"]) for s in statements} == {json.dumps({"AWS": "{GetAtt:IndexerRole.Arn}"})}
     assert {s["Effect"] for s in statements} == {"Allow"}
-    granted = grants([{k: v for k, v in s.items() if k != "Principal"} for s in statements])
-    # The domain admits exactly what the role may do (same account: either policy alone would suffice).
-    assert granted == {g for g in grants(role_statements(template, "IndexerRole")) if g[0].startswith("es:")}
-    assert {r for _, r in granted} == {f"{arn}/{index}", f"{arn}/{index}/*", f"{arn}/{index}-v*"}
+    for role in ("IndexerRole", "SearchRole"):
+        mine = [s for s in statements if s["Principal"] == {"AWS": f"{{GetAtt:{role}.Arn}}"}]
+        granted = grants([{k: v for k, v in s.items() if k != "Principal"} for s in mine])
+        # The domain admits exactly what each role may do (same account: either policy alone would suffice).
+        assert granted == {g for g in grants(role_statements(template, role)) if g[0].startswith("es:")}, role
+    assert {json.dumps(s["Principal"]) for s in statements} == {
+        json.dumps({"AWS": f"{{GetAtt:{role}.Arn}}"}) for role in ("IndexerRole", "SearchRole")
+    }
+    resources = {r for s in statements for r in as_list(s["Resource"])}
+    assert resources == {f"{arn}/{index}", f"{arn}/{index}/*", f"{arn}/{index}-v*", f"{arn}/{index}/_search"}
     url = template["Resources"]["IndexerLambdaFunction"]["Properties"]["Environment"]["Variables"]["OPENSEARCH_URL"]
     assert resolve(url) == "https://{GetAtt:SearchDomain.DomainEndpoint}"
 
@@ -508,9 +532,10 @@ def test_log_groups_have_retention_and_our_key(mode: Packaged) -> None:
     groups = {
         g["Properties"]["LogGroupName"]: g["Properties"] for g in resources_of(template, "AWS::Logs::LogGroup").values()
     }
-    for function in ("OcrLambdaFunction", "IndexerLambdaFunction"):
+    for function in ROLES:
         group = groups[f"/aws/lambda/{function_name(template, function)}"]
         assert 1 <= group["RetentionInDays"] <= 400, function
+    assert "/aws/http-api/pagesearch-dev" in groups, "the HTTP API's access logs"
     for name, group in groups.items():
         assert group.get("RetentionInDays"), name
         assert group.get("KmsKeyId") == {"Fn::GetAtt": ["LogsKey", "Arn"]}, name
@@ -521,3 +546,41 @@ def test_concurrency_is_capped_by_stage_parameters(packages: dict[str, Packaged]
     functions = packages[variant].template["Resources"]
     assert functions["IndexerLambdaFunction"]["Properties"]["ReservedConcurrentExecutions"] == indexer
     assert functions["OcrLambdaFunction"]["Properties"]["ReservedConcurrentExecutions"] >= 1
+    assert functions["SearchLambdaFunction"]["Properties"]["ReservedConcurrentExecutions"] == 10
+
+
+# ---------------------------------------------------------------- the search HTTP API
+
+
+@pytest.mark.parametrize(
+    ("variant", "authorization", "rate", "burst"),
+    [("external", "AWS_IAM", 20, 40), ("create", "AWS_IAM", 20, 40), ("retain-off", None, 5, 9)],
+)
+def test_search_routes_are_private_unless_opened_and_always_throttled(
+    packages: dict[str, Packaged], variant: str, authorization: str | None, rate: int, burst: int
+) -> None:
+    template = packages[variant].template
+    routes = resources_of(template, "AWS::ApiGatewayV2::Route")
+    assert {r["Properties"]["RouteKey"] for r in routes.values()} == {
+        "GET /search",
+        "GET /iiif/{book}/search/1",
+        "GET /iiif/{book}/search/2",
+        "GET /iiif/{book}/autocomplete/1",
+        "GET /iiif/{book}/autocomplete/2",
+    }
+    # searchAuth=iam (the default): IAM authorization on every route; public: none, read-only routes.
+    assert {r["Properties"].get("AuthorizationType") for r in routes.values()} == {authorization}
+    [stage] = resources_of(template, "AWS::ApiGatewayV2::Stage").values()
+    settings = stage["Properties"]["DefaultRouteSettings"]
+    assert (int(settings["ThrottlingRateLimit"]), int(settings["ThrottlingBurstLimit"])) == (rate, burst)
+    assert stage["Properties"]["AccessLogSettings"]["DestinationArn"] == {"Fn::GetAtt": ["HttpApiLogGroup", "Arn"]}
+    [api] = resources_of(template, "AWS::ApiGatewayV2::Api").values()
+    cors = api["Properties"]["CorsConfiguration"]
+    assert cors["AllowOrigins"] == ["*"] and cors["AllowMethods"] == ["GET"] and not cors.get("AllowCredentials")
+    [permission] = [
+        p["Properties"]
+        for p in resources_of(template, "AWS::Lambda::Permission").values()
+        if p["Properties"]["Principal"] == "apigateway.amazonaws.com"
+    ]
+    assert permission["FunctionName"] == {"Fn::GetAtt": ["SearchLambdaFunction", "Arn"]}
+    assert resolve(permission["SourceArn"]) == f"arn:{PARTITION}:execute-api:{REGION}:{ACCOUNT}:{{Ref:HttpApi}}/*"
