@@ -39,8 +39,11 @@ def request_of(event: dict[str, Any], public_base_url: str = "") -> Request:
 
 
 def response_of(response: Response) -> dict[str, Any]:
-    """The payload 2.0 response: compact JSON, never base64."""
-    body = json.dumps(response.body, ensure_ascii=False, separators=(",", ":"))
+    """The payload 2.0 response: compact JSON, or a web page's text (never base64: they are all UTF-8)."""
+    if response.raw is not None:
+        body = response.raw.decode("utf-8")
+    else:
+        body = json.dumps(response.body, ensure_ascii=False, separators=(",", ":"))
     return {"statusCode": response.status, "headers": response.headers, "body": body, "isBase64Encoded": False}
 
 

@@ -57,6 +57,8 @@ class Settings:
     # What the search API's ids and links start with (scheme, host, any path); empty: the API's own URL,
     # taken from each request (a custom domain or a CDN in front sets it).
     public_base_url: str
+    # iam or public (serverless.yml's searchAuth): the viewer signs its requests when iam.
+    search_auth: str
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -79,4 +81,5 @@ class Settings:
             max_page_json_bytes=_int("MAX_PAGE_JSON_BYTES", 4 * 1024 * 1024),
             opensearch_timeout=_int("OPENSEARCH_TIMEOUT", 20),
             public_base_url=os.environ.get("PUBLIC_BASE_URL", "").strip().rstrip("/"),
+            search_auth=os.environ.get("SEARCH_AUTH", "public") or "public",
         )

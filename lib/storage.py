@@ -192,6 +192,13 @@ def now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
+def presigned_url(bucket: str, key: str, *, expires: int = 3600) -> str:
+    """A URL that GETs the object for ``expires`` seconds, signed locally (no request): buckets stay private."""
+    return str(
+        s3_client().generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires)
+    )
+
+
 def delete(bucket: str, key: str) -> None:
     s3_client().delete_object(Bucket=bucket, Key=key)
 

@@ -5,6 +5,9 @@ Routes (``ROUTE_KEYS``, as serverless.yml declares them):
 - ``GET /search?q=&book=&cursor=``: the library, or one book, ranked; IIIF Content Search 2.0.
 - ``GET /iiif/{book}/search/2?q=&cursor=``: one book in page order, 2.0; ``/search/1``: the same in 1.0.
 - ``GET /iiif/{book}/autocomplete/1?q=`` and ``/autocomplete/2``: completions of a prefix in one book.
+- ``GET /iiif/{book}/manifest``: the book's IIIF Presentation 3 manifest (lib.search.manifest).
+- ``GET /books``: the books and their page counts; ``GET /autocomplete?q=``: completions across the library (2.0).
+- ``GET /viewer/``, ``/mirador/``, ``/vendor/mirador.min.js``: the web pages (lib.web), which hold no data.
 
 ``q`` and ``motivation`` are implemented (``min`` for autocomplete, ``book``
 and ``cursor`` where listed); every other parameter is ignored and named in
@@ -18,6 +21,7 @@ answer carries ``Access-Control-Allow-Origin: *``: viewers run on other sites.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,9 +29,9 @@ from urllib.parse import parse_qsl, unquote
 
 from opensearchpy.exceptions import OpenSearchException, RequestError
 
-from lib import opensearch
+from lib import opensearch, web
 from lib.observability import logger
-from lib.search import iiif1, iiif2, paging
+from lib.search import iiif1, iiif2, library, paging
 from lib.search.autocomplete import complete, prefix_words
 from lib.search.identifiers import Identifiers
 from lib.search.query import SearchResult, book_exists, count_hits, search
@@ -36,10 +40,21 @@ from lib.settings import Settings
 
 ROUTE_KEYS = (
     "GET /search",
+    "GET /books",
+    "GET /autocomplete",
+    "GET /iiif/{book}/manifest",
     "GET /iiif/{book}/search/1",
     "GET /iiif/{book}/search/2",
     "GET /iiif/{book}/autocomplete/1",
     "GET /iiif/{book}/autocomplete/2",
+)
+# The web pages (lib.web): no data, so never behind the authorizer the data routes have.
+PAGE_ROUTE_KEYS = (
+    "GET /viewer",
+    "GET /viewer/{file}",
+    "GET /mirador",
+    "GET /mirador/{file}",
+    "GET /vendor/{file}",
 )
 # Matched pages per response: a ranked list across books is read a screen at a time; a viewer searching
 # one book wants all of its hits in few round trips.
@@ -49,7 +64,9 @@ BOOK_PAGES = 25
 MAX_BOOK_CHARS = 1024
 MAX_PARAMETERS = 50
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_BOOK_ROUTE = re.compile(r"/iiif/(?P<book>.+)/(?P<kind>search|autocomplete)/(?P<version>[12])")
+_BOOK_ROUTE = re.compile(
+    r"/iiif/(?P<book>.+)/(?:(?P<kind>search|autocomplete)/(?P<version>[12])|(?P<manifest>manifest))"
+)
 # The parameters each kind of route implements; any other is ignored and named in `ignored`.
 LIBRARY_PARAMETERS = ("q", "book", "motivation", "cursor")
 BOOK_PARAMETERS = ("q", "motivation", "cursor")
@@ -70,6 +87,17 @@ class Response:
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None  # a web page or script (lib.web) instead of JSON
+
+
+@dataclass(frozen=True)
+class Site:
+    """What the routes beyond search need of the deployment: its buckets (images), its auth (the viewer)."""
+
+    pages_bucket: str = ""
+    results_bucket: str = ""
+    auth: str = "public"
+    region: str = ""
 
 
 class HttpError(Exception):
@@ -87,8 +115,8 @@ class Route:
 
 def route_of(path: str) -> Route:
     """The route a (percent-encoded) path names; HttpError 404 for none, 400 for a book that is not a name."""
-    if path == "/search":
-        return Route("search", 2, None)
+    if path in ("/search", "/autocomplete", "/books"):
+        return Route(path.strip("/"), 2, None)
     found = _BOOK_ROUTE.fullmatch(path)
     if not found:
         raise HttpError(404, f"no such route: {path[:200]}")
@@ -96,7 +124,8 @@ def route_of(path: str) -> Route:
         book = unquote(found["book"], errors="strict")
     except UnicodeDecodeError as exc:
         raise HttpError(400, "the book in the path is not UTF-8") from exc
-    return Route(found["kind"], int(found["version"]), _book_name(book, "the book in the path"))
+    kind, version = ("manifest", 3) if found["manifest"] else (found["kind"], int(found["version"]))
+    return Route(kind, version, _book_name(book, "the book in the path"))
 
 
 def _book_name(value: str, what: str) -> str:
@@ -227,19 +256,46 @@ def error(status: int, message: str, headers: dict[str, str] | None = None) -> R
     return _answer(status, {"error": message}, "application/json", headers)
 
 
-def respond(request: Request, client: Any, index: str) -> Response:
+def _page(request: Request, site: Site) -> Response | None:
+    """A web page or script, or None when the path names none (lib.web)."""
+    if request.path in ("/viewer", "/mirador"):
+        return Response(301, {}, {"Location": f"{request.base_url.rstrip('/')}{request.path}/"}, raw=b"")
+    if request.path == "/viewer/config.json":
+        return _answer(200, {"auth": site.auth, "region": site.region}, "application/json")
+    found = web.site_file(request.path)
+    if found is None:
+        return None
+    headers = {"Content-Type": web.content_type(found), "Cache-Control": "public, max-age=300"}
+    return Response(200, {}, headers, raw=web.read(found))
+
+
+def respond(request: Request, client: Any, index: str, site: Site | None = None) -> Response:
     """Answer one request with ``client`` over ``index`` (the alias); never raises for what a user sends."""
+    site = site or Site()
     try:
         if request.method != "GET":
             raise HttpError(405, "only GET is supported", {"Allow": "GET"})
+        page = _page(request, site)
+        if page is not None:
+            return page
         route = route_of(request.path)
         params = parameters(request.query)
         ids = Identifiers(request.base_url.rstrip("/"))
+        if route.kind == "books":
+            return _answer(200, library.books(client, index), "application/json")
+        if route.kind == "manifest":
+            body = library.book_manifest(ids, route.book or "", client, index, site.pages_bucket, site.results_bucket)
+            return _answer(200, body, 'application/ld+json;profile="http://iiif.io/api/presentation/3/context.json"')
+        if route.kind == "autocomplete" and route.book is None:
+            body = library.autocomplete(_text(params, "q"), _min(params), ids, client, index)
+            return _answer(200, body, "application/json")
         run = _search if route.kind == "search" else _autocomplete
         body = run(route, params, ids, client, index)
         return _answer(200, body, _json_type(request.accept, route.version))
     except HttpError as exc:
         return error(exc.status, exc.message, exc.headers)
+    except library.NoSuchBook as exc:
+        return error(404, str(exc))
     except (QueryError, paging.CursorError) as exc:
         return error(400, str(exc))
     except RequestError as exc:
@@ -254,4 +310,5 @@ def respond(request: Request, client: Any, index: str) -> Response:
 def handle(request: Request, settings: Settings) -> Response:
     """``respond`` with the OpenSearch of ``settings``: one client per container, one retry (a person waits)."""
     client = opensearch.client(settings.opensearch_url, timeout=settings.opensearch_timeout, max_retries=1)
-    return respond(request, client, settings.opensearch_index)
+    site = Site(settings.pages_bucket, settings.results_bucket, settings.search_auth, os.environ.get("AWS_REGION", ""))
+    return respond(request, client, settings.opensearch_index, site)

@@ -57,13 +57,13 @@ def prefix_words(text: str) -> list[str]:
     return words
 
 
-def build_body(words: list[str], book: str, pages: int = PAGES) -> dict[str, Any]:
+def build_body(words: list[str], book: str | None, pages: int = PAGES) -> dict[str, Any]:
     prefix = {"match_phrase_prefix": {"text": {"query": " ".join(words), "max_expansions": MAX_EXPANSIONS}}}
     return {
         "size": pages,
         "_source": False,
         "track_total_hits": False,
-        "query": {"bool": {"must": [prefix], "filter": [{"term": {"book": book}}]}},
+        "query": {"bool": {"must": [prefix], "filter": [{"term": {"book": book}}] if book else []}},
         "highlight": {
             "pre_tags": [MARK_START],
             "post_tags": [MARK_END],
@@ -105,9 +105,16 @@ def terms_from(highlights: list[str], words: int, *, min_count: int = 1, limit: 
 
 
 def complete(
-    client: Any, index: str, text: str, *, book: str, min_count: int = 1, limit: int = LIMIT, pages: int = PAGES
+    client: Any,
+    index: str,
+    text: str,
+    *,
+    book: str | None,
+    min_count: int = 1,
+    limit: int = LIMIT,
+    pages: int = PAGES,
 ) -> list[Term]:
-    """The completions of ``text`` in ``book``; QueryError when there is nothing to complete."""
+    """The completions of ``text`` in ``book`` (the library when None); QueryError when there is nothing to complete."""
     words = prefix_words(text)
     try:
         response = client.search(index=index, body=build_body(words, book, pages))

@@ -1,4 +1,4 @@
-"""A book's pages as the index holds them: for its manifest, and for where each page's image is.
+"""Books as the index holds them: their list, a book's pages for its manifest, and each page's image.
 
 Reads only the fields a canvas needs (never a page's text or words), in page
 order: numeric pages by ``page_number``, then the others by name.
@@ -6,13 +6,11 @@ order: numeric pages by ``page_number``, then the others by name.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from opensearchpy.exceptions import NotFoundError
 
-from lib.index.documents import page_id
-from lib.search.manifest import MIME
+from lib import storage
 
 CANVAS_FIELDS = ["book", "page", "page_number", "image", "source.image_key"]
 _PAGE_ORDER = [{"page_number": {"order": "asc", "missing": "_last"}}, {"page": "asc"}]
@@ -39,34 +37,23 @@ def book_pages(client: Any, alias: str, book: str) -> list[dict[str, Any]]:
         return []
 
 
-@dataclass(frozen=True)
-class ImageLocation:
-    """Where a page's image is: the browser image in the results bucket, or the original upload."""
+def image_url(page: dict[str, Any], *, pages_bucket: str, results_bucket: str, expires: int = 3600) -> str:
+    """A short-lived URL of the image to show for a page document: its browser image, else its upload.
 
-    bucket: str
-    key: str
-    content_type: str
-
-
-def image_location(
-    client: Any, alias: str, book: str, page: str, *, pages_bucket: str, results_bucket: str
-) -> ImageLocation | None:
-    """The image to show for one page, or None when the page is not indexed.
-
-    A search by id, not a GET: the search function may only search its alias.
+    Presigned: the buckets stay private, and the URL works from any page or
+    viewer for ``expires`` seconds without signing anything itself.
     """
-    body = {"size": 1, "query": {"ids": {"values": [page_id(book, page)]}}, "_source": ["image", "source.image_key"]}
-    try:
-        hits = client.search(index=alias, body=body)["hits"]["hits"]
-    except NotFoundError:
-        return None
-    if not hits:
-        return None
-    source = hits[0]["_source"]
-    display = (source.get("image") or {}).get("display")
+    display = (page.get("image") or {}).get("display")
     if display:
-        return ImageLocation(results_bucket, display["key"], MIME[display["format"]])
-    key = (source.get("source") or {}).get("image_key")
-    if not key:
-        return None
-    return ImageLocation(pages_bucket, key, MIME.get((source.get("image") or {}).get("format") or "", "image/jpeg"))
+        return storage.presigned_url(results_bucket, display["key"], expires=expires)
+    return storage.presigned_url(pages_bucket, (page.get("source") or {}).get("image_key") or "", expires=expires)
+
+
+def list_books(client: Any, alias: str, limit: int = 1000) -> list[dict[str, Any]]:
+    """The books in the index and their page counts, by name (at most ``limit`` books)."""
+    body = {"size": 0, "aggs": {"books": {"terms": {"field": "book", "size": limit, "order": {"_key": "asc"}}}}}
+    try:
+        buckets = client.search(index=alias, body=body)["aggregations"]["books"]["buckets"]
+    except NotFoundError:
+        return []
+    return [{"book": b["key"], "pages": b["doc_count"]} for b in buckets]

@@ -15,50 +15,35 @@ Search 1.0 (what Mirador 4 and the Universal Viewer speak: found by its exact
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote
+
+from lib.search.identifiers import Identifiers
 
 PRESENTATION_CONTEXT = "http://iiif.io/api/presentation/3/context.json"
 SEARCH1_CONTEXT = "http://iiif.io/api/search/1/context.json"
 MIME = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
+ImageUrl = Callable[[dict[str, Any]], str]  # a page document -> the URL of its image
 
 
-def book_url(base: str, book: str) -> str:
-    return f"{base}/iiif/{quote(book, safe='')}"
-
-
-def canvas_id(base: str, book: str, page: str) -> str:
-    return f"{book_url(base, book)}/canvas/{quote(page, safe='')}"
-
-
-def manifest_id(base: str, book: str) -> str:
-    return f"{book_url(base, book)}/manifest"
-
-
-def image_url(base: str, book: str, page: str) -> str:
-    """The route that redirects to a short-lived URL of the page's image (never a public bucket)."""
-    return f"{book_url(base, book)}/image/{quote(page, safe='')}"
-
-
-def search_services(base: str, book: str) -> list[dict[str, Any]]:
+def search_services(ids: Identifiers, book: str) -> list[dict[str, Any]]:
     """The book's Content Search services, 1.0 (with the profile Mirador looks for) and 2.0."""
-    root = book_url(base, book)
     return [
         {
             "@context": SEARCH1_CONTEXT,
-            "@id": f"{root}/search/1",
+            "@id": ids.url(ids.search_path(book, 1), []),
             "@type": "SearchService1",
             "profile": "http://iiif.io/api/search/1/search",
             "service": {
-                "@id": f"{root}/autocomplete/1",
+                "@id": ids.url(ids.autocomplete_path(book, 1), []),
                 "@type": "AutoCompleteService1",
                 "profile": "http://iiif.io/api/search/1/autocomplete",
             },
         },
         {
-            "id": f"{root}/search/2",
+            "id": ids.url(ids.search_path(book, 2), []),
             "type": "SearchService2",
-            "service": [{"id": f"{root}/autocomplete/2", "type": "AutoCompleteService2"}],
+            "service": [{"id": ids.url(ids.autocomplete_path(book, 2), []), "type": "AutoCompleteService2"}],
         },
     ]
 
@@ -67,20 +52,19 @@ def _label(text: str) -> dict[str, list[str]]:
     return {"none": [text]}
 
 
-def _body(base: str, book: str, page: dict[str, Any]) -> dict[str, Any]:
+def _body(page: dict[str, Any], image_url: ImageUrl) -> dict[str, Any]:
     image = page.get("image") or {}
     display = image.get("display")
     if display:
         mime, width, height = MIME[display["format"]], display["width"], display["height"]
     else:
         mime, width, height = MIME.get(image.get("format") or "", "image/jpeg"), image["width"], image["height"]
-    url = image_url(base, book, page["page"])
-    return {"id": url, "type": "Image", "format": mime, "width": width, "height": height}
+    return {"id": image_url(page), "type": "Image", "format": mime, "width": width, "height": height}
 
 
-def canvas(base: str, book: str, page: dict[str, Any]) -> dict[str, Any]:
+def canvas(ids: Identifiers, book: str, page: dict[str, Any], image_url: ImageUrl) -> dict[str, Any]:
     """The canvas of one page document (``page``, ``page_number``, ``image`` as lib.index.documents stores them)."""
-    cid = canvas_id(base, book, page["page"])
+    cid = ids.canvas(book, page["page"])
     number = page.get("page_number")
     return {
         "id": cid,
@@ -97,7 +81,7 @@ def canvas(base: str, book: str, page: dict[str, Any]) -> dict[str, Any]:
                         "id": f"{cid}/page/image",
                         "type": "Annotation",
                         "motivation": "painting",
-                        "body": _body(base, book, page),
+                        "body": _body(page, image_url),
                         "target": cid,
                     }
                 ],
@@ -106,14 +90,14 @@ def canvas(base: str, book: str, page: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def manifest(base: str, book: str, pages: list[dict[str, Any]]) -> dict[str, Any]:
+def manifest(ids: Identifiers, book: str, pages: list[dict[str, Any]], image_url: ImageUrl) -> dict[str, Any]:
     """The book's manifest: ``pages`` in the order given (page order: numbers first, then names)."""
     return {
         "@context": PRESENTATION_CONTEXT,
-        "id": manifest_id(base, book),
+        "id": ids.manifest(book),
         "type": "Manifest",
         "label": _label(book),
         "behavior": ["paged"],
-        "items": [canvas(base, book, page) for page in pages],
-        "service": search_services(base, book),
+        "items": [canvas(ids, book, page, image_url) for page in pages],
+        "service": search_services(ids, book),
     }

@@ -29,7 +29,8 @@ def test_a_page_is_one_document_with_its_words_spans_and_boxes(library: dict[str
     assert doc["text"].count("\n\n") == paragraphs - 1, "a blank line between paragraphs, a newline between lines"
     assert doc["text"].count("\n") == document["stats"]["lines"] - 1 + paragraphs - 1
     image = document["image"]
-    assert doc["image"] == {"width": image["width"], "height": image["height"], "format": "TIFF", "display": image["display"]}
+    expected = {"width": image["width"], "height": image["height"], "format": "TIFF", "display": image["display"]}
+    assert doc["image"] == expected
 
 
 def test_a_page_with_fewer_words_replaces_the_page(library: dict[str, Any], s3: Any, settings: Any) -> None:

@@ -277,16 +277,21 @@ def test_indexer_role_reads_results_writes_failures_and_uses_its_index_only(mode
     assert {a for a, _ in granted if a.startswith("es:")} <= ES_VERBS
 
 
-def test_search_role_may_only_search_the_alias(mode: Packaged) -> None:
+def test_search_role_may_only_search_the_alias_and_sign_image_urls(mode: Packaged) -> None:
     template = mode.template
     domain, index = index_paths(template)
+    pages, results = bucket_name(template, "PagesBucket"), bucket_name(template, "ResultsBucket")
     logs = log_group_arn(function_name(template, "SearchLambdaFunction"))
     expected = {
         ("logs:CreateLogStream", logs),
         ("logs:PutLogEvents", logs),
-        # GET/POST /INDEX/_search: pages of results, the count of hits, autocomplete, does a book exist.
+        # GET/POST /INDEX/_search: pages of results, the count of hits, autocomplete, does a book exist,
+        # a book's pages (manifest), the list of books.
         ("es:ESHttpGet", f"{domain}/{index}/_search"),
         ("es:ESHttpPost", f"{domain}/{index}/_search"),
+        # Presigned image URLs in manifests: the uploads, and only the browser images of the results bucket.
+        ("s3:GetObject", f"{s3_arn(pages)}/*"),
+        ("s3:GetObject", f"{s3_arn(results)}/*.display.*"),
     }
     assert grants(role_statements(template, "SearchRole")) == expected
     variables = template["Resources"]["SearchLambdaFunction"]["Properties"]["Environment"]["Variables"]
@@ -303,6 +308,9 @@ def _wildcard_allowed(resource: str, template: dict[str, Any]) -> bool:
     ours = {s3_arn(bucket_name(template, b)) for b in ("PagesBucket", "ResultsBucket")}
     ours |= {f"{{GetAtt:{b}.Arn}}" for b in ALL_BUCKETS}
     prefix, _, rest = resource.partition("/")
+    # The browser images of the results bucket: narrower than its trailing wildcard (never a page JSON).
+    if prefix == s3_arn(bucket_name(template, "ResultsBucket")) and rest == "*.display.*":
+        return True
     return prefix in ours and rest.endswith("*") and rest.count("*") == 1
 
 
@@ -561,15 +569,23 @@ def test_search_routes_are_private_unless_opened_and_always_throttled(
 ) -> None:
     template = packages[variant].template
     routes = resources_of(template, "AWS::ApiGatewayV2::Route")
-    assert {r["Properties"]["RouteKey"] for r in routes.values()} == {
+    data = {
         "GET /search",
+        "GET /books",
+        "GET /autocomplete",
+        "GET /iiif/{book}/manifest",
         "GET /iiif/{book}/search/1",
         "GET /iiif/{book}/search/2",
         "GET /iiif/{book}/autocomplete/1",
         "GET /iiif/{book}/autocomplete/2",
     }
-    # searchAuth=iam (the default): IAM authorization on every route; public: none, read-only routes.
-    assert {r["Properties"].get("AuthorizationType") for r in routes.values()} == {authorization}
+    pages = {"GET /viewer", "GET /viewer/{file}", "GET /mirador", "GET /mirador/{file}", "GET /vendor/{file}"}
+    assert {r["Properties"]["RouteKey"] for r in routes.values()} == data | pages
+    # searchAuth=iam (the default): IAM authorization on every data route; public: none, read-only routes.
+    # The web pages hold no data and are never authorised (their searches are).
+    kinds = {r["Properties"]["RouteKey"]: r["Properties"].get("AuthorizationType") for r in routes.values()}
+    assert {kinds[key] for key in data} == {authorization}
+    assert {kinds[key] for key in pages} == {None}
     [stage] = resources_of(template, "AWS::ApiGatewayV2::Stage").values()
     settings = stage["Properties"]["DefaultRouteSettings"]
     assert (int(settings["ThrottlingRateLimit"]), int(settings["ThrottlingBurstLimit"])) == (rate, burst)

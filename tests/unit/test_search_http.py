@@ -10,7 +10,7 @@ import pytest
 
 from handlers.search import request_of
 from lib.search import paging
-from lib.search.api import ROUTE_KEYS, Request, respond, route_of
+from lib.search.api import PAGE_ROUTE_KEYS, ROUTE_KEYS, Request, respond, route_of
 from lib.search.autocomplete import Term, terms_from
 from lib.search.hits import hit_count, page_hits
 from lib.search.identifiers import Identifiers, xywh
@@ -166,11 +166,15 @@ def test_routes_are_the_ones_serverless_yml_declares() -> None:
     from tests.conftest import ROOT
 
     events = yaml.safe_load((ROOT / "serverless.yml").read_text())["functions"]["search"]["events"]
-    assert [f"{e['httpApi']['method']} {e['httpApi']['path']}" for e in events] == list(ROUTE_KEYS)
+    declared = {f"{e['httpApi']['method']} {e['httpApi']['path']}": e["httpApi"] for e in events}
+    assert list(declared) == [*ROUTE_KEYS, *PAGE_ROUTE_KEYS]
+    # The data routes sit behind the configured authorizer; the web pages, which hold no data, never do.
+    assert all(declared[key].get("authorizer") for key in ROUTE_KEYS)
+    assert not any(declared[key].get("authorizer") for key in PAGE_ROUTE_KEYS)
     for key in ROUTE_KEYS:
         path = key.split(" ", 1)[1].replace("{book}", "b")
         assert http_event(path)["routeKey"] == key
-        assert route_of(path).book == (None if path == "/search" else "b")
+        assert route_of(path).book == (None if path in ("/search", "/books", "/autocomplete") else "b")
 
 
 class NoOpenSearch:

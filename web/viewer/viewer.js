@@ -20,6 +20,7 @@ function bookAndPage(canvas) {
 }
 
 async function get(url) {
+  await state.configured;  // how to sign depends on config.json, which may still be on its way
   const signed = state.config.auth === "iam" ? await window.sigv4.headers(url, state.config.region) : {};
   const response = await fetch(url, { headers: signed });
   const body = await response.json().catch(() => ({}));
@@ -187,7 +188,7 @@ function hideSuggestions() {
 
 async function suggest() {
   const words = $("q").value.split(/\s+/);
-  const last = words[words.length - 1].replace(/^[-"]+/, "");
+  const last = words[words.length - 1].replace(/^[-"]+|"+$/g, "");
   if (last.length < 2) return hideSuggestions();
   const book = $("book").value;
   const url = new URL(book ? `iiif/${encodeURIComponent(book)}/autocomplete/2` : "autocomplete", api);
@@ -230,17 +231,17 @@ function moveInSuggestions(step) {
 
 // --- wiring
 
-async function start() {
+async function configure() {
   state.config = await fetch("config.json").then((r) => (r.ok ? r.json() : { auth: "public" })).catch(() => ({ auth: "public" }));
   if (state.config.auth === "iam") {
     $("signing").hidden = false;
     $("save-credentials").addEventListener("click", () => window.sigv4.remember($("akid").value, $("secret").value, $("token").value));
   }
-  try {
-    for (const { book } of (await get(new URL("books", api).href)).books || []) {
-      $("book").append(new Option(book, book));
-    }
-  } catch { /* the list of books is a convenience: searching works without it */ }
+}
+
+async function start() {
+  // The keys work from the first moment: wiring comes before anything that waits on the network.
+  state.configured = configure();
   $("search").addEventListener("submit", search);
   $("more").addEventListener("click", () => state.next && load(state.next, false));
   $("next").addEventListener("click", () => show(state.current + 1));
@@ -265,6 +266,12 @@ async function start() {
     else if (e.key === "-") zoom(0.8);
     else if (e.key === "/") { e.preventDefault(); $("q").focus(); }
   });
+  try {
+    for (const { book } of (await get(new URL("books", api).href)).books || []) {
+      $("book").append(new Option(book, book));
+    }
+  } catch { /* the list of books is a convenience: searching works without it */ }
+  document.documentElement.dataset.ready = "true";
   const asked = new URLSearchParams(location.search);
   if (asked.get("book")) $("book").value = asked.get("book");
   if (asked.get("q")) { $("q").value = asked.get("q"); await search(); }
