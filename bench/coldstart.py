@@ -193,7 +193,7 @@ def _events(s3: Any, function: str, side: str, page: Page, document: dict[str, A
     """Two fresh events for one cold container (first and second invocation), uploaded untimed."""
     if function == "ocr":
         return [upload_page(s3, page, fresh_key(page, f"cold-{side}")) for _ in range(2)]
-    from lib.index.documents import index_documents, replace_actions
+    from lib.index.documents import index_action, page_document
 
     events = []
     for n in range(2):
@@ -204,8 +204,8 @@ def _events(s3: Any, function: str, side: str, page: Page, document: dict[str, A
             events.append(_indexer_event(s3, f"{book}/{page.stem}.json", body))
         else:
             # The bare side sends the very request ours builds; building it is charged to ours.
-            built = index_documents(copy, corpus.version(book, page.stem), "2026-01-01")
-            body = corpus.bulk_body(list(replace_actions(built, None)))
+            built = page_document(copy, corpus.version(book, page.stem), "2026-01-01")
+            body = corpus.bulk_body([index_action(built)])
             events.append(_indexer_event(s3, f"{book}/{page.stem}.ndjson", body))
     return events
 
