@@ -227,7 +227,10 @@ def _plus(s: dict[str, Any], unit: str = " ms") -> str:
 
 def _cold_start_rows(add: Any, r: dict[str, Any]) -> None:
     target = r["target"]["max_added_ms"]
-    labels = {"shipped": "as shipped (no .pyc)", "compiled": "with .pyc compiled in"}
+    shipped = (
+        "as shipped (layer .pyc, ours from source)" if r["bytecode"].get("layer_compiled") else "as shipped (no .pyc)"
+    )
+    labels = {"shipped": shipped, "compiled": "with .pyc compiled in"}
     for state in ("shipped", "compiled"):
         w = r["whole_process"][state]
         for module in ("handlers.ocr", "handlers.indexer"):
