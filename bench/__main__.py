@@ -1,7 +1,7 @@
 """`python -m bench [PART ...] [--quick] [--out DIR]`: run the benchmarks, write results and the chart.
 
 Parts, in the order a full run takes them (about 20 minutes on 2 cores):
-ocr, memory, threads, tesseractjs, indexing, search, coldstart, pipeline, cost.
+ocr, memory, threads, tesseractjs, indexing, search, quality, coldstart, pipeline, cost.
 ``cost`` reads the other parts' results when present; ``chart`` only redraws
 bench/summary.png and the summary from the results already written.
 """
@@ -30,6 +30,7 @@ PARTS = {
     "tesseractjs": "bench.tesseractjs",
     "indexing": "bench.indexing",
     "search": "bench.search",
+    "quality": "bench.search_quality",
     "coldstart": "bench.coldstart",
     "pipeline": "bench.pipeline",
     "cost": "bench.cost",

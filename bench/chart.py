@@ -45,7 +45,9 @@ def draw(opts: Options) -> None:
     panels = [_ocr, _memory, _threads, _tesseractjs, _indexing, _search, _cold_start, _cost]
     for ax, panel in zip(axes.flat, panels, strict=True):
         panel(ax, opts)
-    meta = next((r["meta"] for r in map(lambda p: read_result(opts, p), ("ocr_overhead", "cost", "search")) if r), None)
+    meta = next(
+        (r["meta"] for r in map(lambda p: read_result(opts, p), ("ocr_overhead", "cost", "index_layout")) if r), None
+    )
     where = (
         f"{meta['tesseract']}, {meta['host']['cpus']} cores, {meta['generated_at'][:10]}"
         + (" (quick run)" if meta["quick"] else "")
@@ -157,19 +159,22 @@ def _indexing(ax: Any, opts: Options) -> None:
 
 
 def _search(ax: Any, opts: Options) -> None:
-    r = read_result(opts, "search")
-    if not r:
+    r = read_result(opts, "index_layout")
+    if not r or "ratios_to_lines" not in r:
         return _empty(ax, "6 Search")
-    names = list(r["latency_ms"])
-    x = range(len(names))
-    p50 = [r["latency_ms"][n]["median"] for n in names]
-    p95 = [r["latency_ms"][n]["p95"] for n in names]
-    ax.bar([i - 0.2 for i in x], p50, width=0.4, color=OURS, label="median")
-    ax.bar([i + 0.2 for i in x], p95, width=0.4, color=ALT, label="p95")
-    ax.set_xticks(list(x), [n.replace("_", "\n") for n in names], fontsize=8)
-    ax.set_ylabel("ms per query")
+    # Each query's median in each layout, side by side: the shipped page documents against the previous lines.
+    queries = list(r["queries"])
+    layouts = [("lines", BASE), ("pages", OURS), ("hybrid", ALT)]
+    width = 0.8 / len(layouts)
+    for k, (name, color) in enumerate(layouts):
+        medians = [r["layouts"][name]["query_ms"][q]["median"] for q in queries]
+        ax.bar([i + (k - 1) * width for i in range(len(queries))], medians, width=width, color=color, label=name)
+    ax.set_yscale("log")
+    ax.set_xticks(range(len(queries)), [q.replace("_", "\n") for q in queries], fontsize=7)
+    ax.set_ylabel("ms per query, median (log)")
     ax.legend(fontsize=8)
-    ax.set_title(f"6 Search over {r['index']['pages']:,} pages, highlighting on", fontsize=10)
+    rate = r["ratios_to_lines"]["pages"]["indexing_pages_per_s"]
+    ax.set_title(f"6 Search, {r['pages']:,} pages: page docs vs lines (v1); indexing {rate:.1f}x", fontsize=10)
 
 
 def _cold_start(ax: Any, opts: Options) -> None:

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import corpus
-from bench.bytecode import Bytecode, states, strip_to_runtime
+from bench.bytecode import Bytecode, layer_compiled, states, strip_to_runtime
 from bench.log import log
 from bench.pages import Page, select_pages
 from bench.paths import ROOT
@@ -193,7 +193,7 @@ def _events(s3: Any, function: str, side: str, page: Page, document: dict[str, A
     """Two fresh events for one cold container (first and second invocation), uploaded untimed."""
     if function == "ocr":
         return [upload_page(s3, page, fresh_key(page, f"cold-{side}")) for _ in range(2)]
-    from lib.index.documents import index_documents, replace_actions
+    from lib.index.documents import index_action, page_document
 
     events = []
     for n in range(2):
@@ -204,8 +204,8 @@ def _events(s3: Any, function: str, side: str, page: Page, document: dict[str, A
             events.append(_indexer_event(s3, f"{book}/{page.stem}.json", body))
         else:
             # The bare side sends the very request ours builds; building it is charged to ours.
-            built = index_documents(copy, corpus.version(book, page.stem), "2026-01-01")
-            body = corpus.bulk_body(list(replace_actions(built, None)))
+            built = page_document(copy, corpus.version(book, page.stem), "2026-01-01")
+            body = corpus.bulk_body([index_action(built)])
             events.append(_indexer_event(s3, f"{book}/{page.stem}.ndjson", body))
     return events
 
@@ -308,7 +308,8 @@ def run(opts: Options) -> dict[str, Any]:
     result = {
         "what": "whole processes `python -S -c 'import X'` (the Lambda artifact's packages), from spawn until the "
         "import is done, each handler minus boto3 in the same round (median, min, max; wall and CPU); bytecode "
-        "as shipped (ours and the layer compiled from source at every start) and compiled; -X importtime by "
+        "as shipped (ours compiled from source at every start, the layer as scripts/build_python_deps.py builds "
+        "it) and compiled; -X importtime by "
         "package as the explanation; import + first invocation of each handler against boto3 + the same work",
         "method": "each process stamps perf_counter (CLOCK_MONOTONIC, shared with the parent) and process_time "
         "when its import is done; the interpreter's exit is left out (a container is frozen, then killed) and "
@@ -316,8 +317,15 @@ def run(opts: Options) -> dict[str, Any]:
         "rounds": rounds,
         "bytecode": {
             "headline": HEADLINE,
-            "shipped": "no .pyc for lib, handlers and the layer's packages (the artifact ships none and Lambda's "
-            "filesystem is read-only); the standard library, boto3, botocore, s3transfer compiled",
+            # Since ba9620b the layer ships .pyc when the build machine has Lambda's Python (bench.bytecode).
+            "layer_compiled": layer_compiled(),
+            "shipped": (
+                "the layer's packages compiled (built with Lambda's Python), "
+                if layer_compiled()
+                else "no .pyc for the layer's packages (no Lambda Python to compile them with), "
+            )
+            + "none for lib and handlers (the artifact ships none and Lambda's filesystem is read-only); the "
+            "standard library, boto3, botocore, s3transfer compiled",
             "baseline": "always compiled: a function without a layer loads only the runtime's files, which are",
             "compiled": "every module with its .pyc (what compiling the artifact would give)",
             "pyc_removed_for_shipped": removed,

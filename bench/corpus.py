@@ -63,26 +63,61 @@ def renamed(document: dict[str, Any], book: str, page: str) -> dict[str, Any]:
 
 
 _WORD = re.compile(r"^[A-Za-z]+$")
+_EDGES = re.compile(r"^[^A-Za-z]+|[^A-Za-z]+$")
 
 
 def pick_queries(docs: dict[str, dict[str, Any]]) -> dict[str, str]:
-    """Deterministic queries that do occur in the corpus: a frequent word, its misspelling, a phrase."""
+    """Deterministic queries that do occur in the corpus: a frequent word, its misspelling, a phrase, and two
+    words far apart on one page (never within a line of each other anywhere, so a line cannot hold both)."""
     from lib.page_json import iter_lines
 
     counts: Counter[str] = Counter()
     phrase = ""
+    # stem -> the words of 6+ letters of each line, lower case
+    lines: dict[str, list[set[str]]] = {}
     for stem in sorted(docs):
+        lines[stem] = []
         for _, _, line in iter_lines(docs[stem]["blocks"]):
             words = [w["text"] for w in line["words"]]
             counts.update(w.lower() for w in words if _WORD.match(w) and len(w) >= 6)
+            # Every word of the line without its punctuation ("Armenians," is armenians), for the far pair.
+            bare = (_EDGES.sub("", w).lower() for w in words)
+            lines[stem].append({w for w in bare if _WORD.match(w) and len(w) >= 3})
             alpha = [w for w in words if _WORD.match(w) and len(w) >= 3]
             if not phrase and len(alpha) == len(words) and len(words) >= 5:
                 phrase = " ".join(words[1:4])
     word = counts.most_common(1)[0][0] if counts else "the"
-    # One substituted letter: fuzziness AUTO allows two edits for words of 6+ letters.
+    # One substituted letter: fuzziness allows one edit from 5 letters (AUTO:5,8) and 2 from 8.
     swap = "x" if word[2] != "x" else "y"
     fuzzy = word[:2] + swap + word[3:]
-    return {"word": word, "phrase": f'"{phrase}"', "fuzzy": fuzzy}
+    return {"word": word, "phrase": f'"{phrase}"', "fuzzy": fuzzy, "far": _far_pair(word, lines, counts)}
+
+
+def _far_pair(word: str, lines: dict[str, list[set[str]]], counts: Counter[str], gap: int = 5) -> str:
+    """``word`` and the most frequent other word that shares a page with it, at least ``gap`` lines away there,
+    such that no word within two edits of it (what the line layout's fuzzy clause matches) ever stands on the
+    line of a word within two edits of ``word``, or a neighbouring line: no line, nor line pair, holds both."""
+    from rapidfuzz.distance import Levenshtein
+
+    def rows(stem: str, w: str, edits: int = 0) -> list[int]:
+        return [i for i, found in enumerate(lines[stem]) if any(Levenshtein.distance(w, f) <= edits for f in found)]
+
+    for other, _ in counts.most_common():
+        if other == word:
+            continue
+        near = far = False
+        for stem in lines:
+            mine, theirs = rows(stem, word), rows(stem, other)
+            if mine and theirs:
+                far = far or min(abs(a - b) for a in mine for b in theirs) >= gap
+            mine_alike = rows(stem, word, 2)
+            alike = rows(stem, other, 2) if mine_alike else []
+            near = near or any(abs(a - b) <= 1 for a in mine_alike for b in alike)
+            if near:
+                break
+        if far and not near:
+            return f"{word} {other}"
+    return word
 
 
 def version(book: str, page: str) -> Any:
@@ -93,10 +128,15 @@ def version(book: str, page: str) -> Any:
 
 
 def bulk_body(actions: list[dict[str, Any]]) -> bytes:
-    """Bulk actions (``_id``, ``_source``, ``_op_type``) as the NDJSON body of one ``_bulk`` request."""
+    """Bulk actions (``_id``, ``_source``, ``_op_type``, external ``version``) as the NDJSON body of one ``_bulk``.
+
+    The version travels in the action line, as opensearch-py's helpers send it,
+    so a bare request built from our actions is the request ours makes.
+    """
     lines = []
     for action in actions:
-        meta = {action.get("_op_type", "index"): {"_id": action["_id"]}}
+        header = {"_id": action["_id"], **{k: action[k] for k in ("version", "version_type") if k in action}}
+        meta = {action.get("_op_type", "index"): header}
         lines.append(json.dumps(meta, separators=(",", ":")))
         if "_source" in action:
             lines.append(json.dumps(action["_source"], ensure_ascii=False, separators=(",", ":")))

@@ -1,199 +1,216 @@
-"""Part 5's second question, index layout: line documents carrying their words' boxes (shipped) or one per word.
+"""Part 6's first question, index layout: line documents (v1, the previous layout), page documents (shipped), or both.
 
-Per page, the same documents go to two indices of the OpenSearch API server
-in alternating order: one document per line with its words' boxes stored in
-it, as lib.index.documents builds them, against line documents without boxes
-plus one document per word. Documents, bulk body bytes (raw and gzip, which
-the client sends), indexing rate, and the latency of a word and a phrase query
-answered with boxes in each layout. Called by the indexing part, which owns
-the server; written to index_layout.json.
+Each layout gets its own OpenSearch API server, so one layout's heap and
+garbage collections never slow another's requests, and the server's memory
+after indexing is that layout's. The same page JSON (copies of the real pages'
+OCR output under distinct books, bench.corpus) goes to all three:
+
+- **indexing rate**, in interleaved rounds: page by page, one bulk request a
+  page (as the indexer sends it), the layouts taking turns in rotated order,
+  so load from elsewhere hits them alike; documents and bulk bytes (raw and
+  gzip, which the client sends) counted from the same requests;
+- **filling** every index to at least 2,000 pages in large bulk requests
+  (timed too: each layout's best rate on this server);
+- **query latency** of five queries, each layout running the same query next
+  to the others, rotated round after round: a word, two words far apart on a
+  page (a line cannot hold both: what each layout returns is reported), a
+  phrase, a misspelt word, a phrase within one book. Each layout answers with
+  its own code, highlighting and word boxes included.
+
+Called by the search part (bench.search), which owns the servers and reuses
+the page-document index; written to index_layout.json.
 """
 
 from __future__ import annotations
 
 import gzip
-import json
+import itertools
 import time
 from typing import Any
 
 from bench import corpus
-from bench.services import opensearch_client
+from bench.layouts import LAYOUTS, Answer
+from bench.log import log
 from bench.stats import summary
 
-WORD_INDEX = "layout-words"
-LINE_INDEX = "layout-lines"
+INDEX = "layout"
+NAMES = tuple(LAYOUTS)  # lines, pages, hybrid
+# Both layouts can answer these; two_words_far only the page-level ones.
+COMPARABLE = ("word", "phrase", "fuzzy_word", "book_filtered_phrase")
 
 
-def _word_layout(built: Any) -> list[dict[str, Any]]:
-    """Line documents without word boxes, plus one document per word with its box."""
-    actions = []
-    common = {k: built.record[k] for k in ("book", "page", "page_id", "page_number")}
-    for line in built.lines:
-        slim = {k: v for k, v in line.items() if k != "words"}
-        if "next" in slim:
-            slim["next"] = {k: v for k, v in slim["next"].items() if k != "words"}
-        actions.append({"_id": f"{built.pid}-{line['line']}", "_source": slim})
-        for n, word in enumerate(line["words"], start=1):
-            actions.append(
-                {
-                    "_id": f"{built.pid}-{line['line']}-w{n}",
-                    "_source": {
-                        **common,
-                        "kind": "word",
-                        "line": line["line"],
-                        "word": n,
-                        "text": word["text"],
-                        "bbox": word["bbox"],
-                    },
-                }
-            )
-    actions.append({"_id": f"{built.pid}-page", "_source": {**built.record, "high_water": len(built.lines)}})
-    return actions
+def queries(docs: dict[str, dict[str, Any]], book: str) -> dict[str, tuple[str, str | None]]:
+    picked = corpus.pick_queries(docs)
+    return {
+        "word": (picked["word"], None),
+        "two_words_far": (picked["far"], None),
+        "phrase": (picked["phrase"], None),
+        "fuzzy_word": (picked["fuzzy"], None),
+        "book_filtered_phrase": (picked["phrase"], book),
+    }
 
 
-def _line_layout(built: Any) -> list[dict[str, Any]]:
-    from lib.index.documents import replace_actions
-
-    return list(replace_actions(built, None))
+def _copy(docs: dict[str, dict[str, Any]], copy: int, stem: str) -> dict[str, Any]:
+    return corpus.renamed(docs[stem], f"book{copy:03d}", stem)
 
 
-def _body_bytes(actions: list[dict[str, Any]]) -> tuple[int, int]:
-    """Bytes of the NDJSON bulk body, raw and gzip-compressed (the client sends it compressed)."""
-    body = corpus.bulk_body(actions)
-    return len(body), len(gzip.compress(body, 6))
+def _rotated(items: tuple[str, ...] | list[str], n: int) -> list[str]:
+    k = n % len(items)
+    return list(items[k:]) + list(items[:k])
 
 
-def _kind_hits(client: Any, index: str, kind: str, size: int = 10, **request: Any) -> list[dict[str, Any]]:
-    """The hits among one kind of document (``line`` or ``word``) for a bool query; ``highlight`` passes through."""
-    highlight = request.pop("highlight", None)
-    body: dict[str, Any] = {"size": size, "query": {"bool": {**request, "filter": [{"term": {"kind": kind}}]}}}
-    if highlight:
-        body["highlight"] = highlight
-    return client.search(index=index, body=body)["hits"]["hits"]
-
-
-def _line_keys(hits: list[dict[str, Any]]) -> list[tuple[str, int]]:
-    return [(h["_source"]["page_id"], h["_source"]["line"]) for h in hits]
-
-
-def _word_query(client: Any, index: str, word: str) -> int:
-    """Words layout: the word documents (boxes), then their lines for the text around them."""
-    hits = _kind_hits(client, index, "word", must=[{"match": {"text": {"query": word, "fuzziness": "AUTO"}}}])
-    _line_docs(client, index, _line_keys(hits))
-    return len(hits)
-
-
-def _phrase_query(client: Any, index: str, phrase: str) -> int:
-    """Words layout: the matching lines (highlighted), then the word documents of those lines for boxes."""
-    hits = _kind_hits(
-        client,
-        index,
-        "line",
-        should=[{"match_phrase": {"text": phrase}}, {"match_phrase": {"text_pair": phrase}}],
-        minimum_should_match=1,
-        highlight={"fields": {"text": {"number_of_fragments": 0}}},
-    )
-    keys = _line_keys(hits)
-    if keys:
-        _kind_hits(
-            client,
-            index,
-            "word",
-            size=1000,
-            should=[{"bool": {"filter": [{"term": {"page_id": p}}, {"term": {"line": n}}]}} for p, n in keys],
-            minimum_should_match=1,
-        )
-    return len(hits)
-
-
-def _line_docs(client: Any, index: str, keys: list[tuple[str, int]]) -> None:
-    if keys:
-        client.mget(index=index, body={"ids": [f"{p}-{n}" for p, n in keys]})
-
-
-def compare_layouts(url: str, docs: dict[str, dict[str, Any]], pages: list[Any], copies: int) -> dict[str, Any]:
+def index_in_rounds(clients: dict[str, Any], docs: dict[str, Any], pages: list[Any], rounds: int) -> dict[str, Any]:
+    """Copies 0..rounds-1 of every page, one bulk request per page and layout, layouts rotated page by page."""
     from opensearchpy import helpers
 
-    from lib.index.documents import INDEX_MAPPINGS, INDEX_SETTINGS, index_documents
-    from lib.index.store import ensure_index
-    from lib.search.query import search
+    stats = {name: {"documents": 0, "body_bytes": 0, "body_gzip_bytes": 0, "seconds": [], "pages": 0} for name in NAMES}
+    for n, (copy, page) in enumerate(itertools.product(range(rounds), pages)):
+        document = _copy(docs, copy, page.stem)
+        for name in _rotated(NAMES, n):
+            actions = LAYOUTS[name].actions(document, corpus.version(f"book{copy:03d}", page.stem))
+            body = corpus.bulk_body(actions)
+            started = time.perf_counter()
+            helpers.bulk(clients[name], actions, index=INDEX, chunk_size=len(actions) + 1, max_chunk_bytes=2**28)
+            s = stats[name]
+            s["seconds"].append(time.perf_counter() - started)
+            s["documents"] += len(actions)
+            s["body_bytes"] += len(body)
+            s["body_gzip_bytes"] += len(gzip.compress(body, 6))
+            s["pages"] += 1
+    return stats
 
-    client = opensearch_client(url)
-    ensure_index(client, LINE_INDEX)
-    word_mappings = json.loads(json.dumps(INDEX_MAPPINGS))
-    word_mappings["properties"]["word"] = {"type": "integer"}
-    client.indices.create(index=WORD_INDEX, body={"settings": INDEX_SETTINGS, "mappings": word_mappings})
-    build = {"lines": (_line_layout, LINE_INDEX), "lines_and_words": (_word_layout, WORD_INDEX)}
-    stats: dict[str, dict[str, Any]] = {
-        name: {"documents": 0, "body_bytes": 0, "body_gzip_bytes": 0, "seconds": 0.0} for name in build
+
+def fill(clients: dict[str, Any], docs: dict[str, Any], pages: list[Any], first: int, last: int) -> dict[str, Any]:
+    """Copies first..last-1 into every layout in bulk requests of up to 2,000 documents or 16 MB, timed."""
+    from opensearchpy import helpers
+
+    out = {}
+    for name in NAMES:
+        actions = [
+            action
+            for copy in range(first, last)
+            for page in pages
+            for action in LAYOUTS[name].actions(_copy(docs, copy, page.stem), corpus.version("b", page.stem))
+        ]
+        started = time.perf_counter()
+        helpers.bulk(clients[name], actions, index=INDEX, chunk_size=2000, max_chunk_bytes=16 * 2**20)
+        elapsed = time.perf_counter() - started
+        pages_filled = (last - first) * len(pages)
+        out[name] = {"pages": pages_filled, "documents": len(actions), "seconds": round(elapsed, 2)}
+        out[name]["pages_per_s"] = round(pages_filled / elapsed, 1) if elapsed else None
+    return out
+
+
+def time_queries(
+    clients: dict[str, Any], asked: dict[str, tuple[str, str | None]], rounds: int, warmup: int = 2
+) -> tuple[dict[str, dict[str, list[float]]], dict[str, dict[str, Answer]]]:
+    """Every query in every layout, the layouts of one query back to back, both orders rotated each round."""
+    times: dict[str, dict[str, list[float]]] = {name: {q: [] for q in asked} for name in NAMES}
+    answers: dict[str, dict[str, Answer]] = {name: {} for name in NAMES}
+    for r in range(rounds + warmup):
+        for query in _rotated(list(asked), r):
+            text, book = asked[query]
+            for name in _rotated(NAMES, r + len(query)):
+                started = time.perf_counter()
+                answer = LAYOUTS[name].search(clients[name], INDEX, text, book)
+                elapsed = (time.perf_counter() - started) * 1000
+                if r >= warmup:
+                    times[name][query].append(elapsed)
+                answers[name][query] = answer
+    return times, answers
+
+
+def _holds_all(document: dict[str, Any], words: list[str]) -> bool:
+    from lib.page_json import iter_lines
+
+    found = {
+        w["text"].lower().strip(".,;:!?\"'()") for _, _, line in iter_lines(document["blocks"]) for w in line["words"]
     }
-    n = 0
-    for copy in range(copies):
-        for page in pages:
-            built = index_documents(
-                corpus.renamed(docs[page.stem], f"y{copy:03d}", page.stem), corpus.version("y", page.stem), "2026-01-01"
-            )
-            order = list(build) if n % 2 == 0 else list(reversed(build))
-            for name in order:
-                make, index = build[name]
-                actions = make(built)
-                raw, packed = _body_bytes(actions)
-                started = time.perf_counter()
-                helpers.bulk(client, actions, index=index, chunk_size=len(actions) + 1, max_chunk_bytes=256 * 2**20)
-                stats[name]["seconds"] += time.perf_counter() - started
-                stats[name]["documents"] += len(actions)
-                stats[name]["body_bytes"] += raw
-                stats[name]["body_gzip_bytes"] += packed
-            n += 1
-    queries = corpus.pick_queries(docs)
-    word, phrase = queries["word"], queries["phrase"].strip('"')
-    latencies: dict[str, dict[str, list[float]]] = {name: {"word": [], "phrase": []} for name in build}
-    rounds = 3 if len(pages) < 5 else 30
-    for r in range(rounds + 2):
-        for name in build if r % 2 == 0 else reversed(list(build)):
-            for kind, text in (("word", word), ("phrase", phrase)):
-                started = time.perf_counter()
-                if name == "lines":
-                    search(client, LINE_INDEX, text if kind == "word" else f'"{text}"')
-                elif kind == "word":
-                    _word_query(client, WORD_INDEX, text)
-                else:
-                    _phrase_query(client, WORD_INDEX, text)
-                if r >= 2:  # two warm-up rounds
-                    latencies[name][kind].append((time.perf_counter() - started) * 1000)
+    return all(w.lower() in found for w in words)
+
+
+def compare(
+    clients: dict[str, Any], rss_mb: Any, docs: dict[str, Any], pages: list[Any], copies: int, quick: bool
+) -> dict[str, Any]:
+    """The whole comparison; ``rss_mb(name)`` reads a layout's server's resident memory."""
+    rounds = 2 if quick else 8
+    for name in NAMES:
+        LAYOUTS[name].create(clients[name], INDEX)
+    log(f"layouts: {rounds * len(pages)} pages per layout in interleaved per-page requests")
+    indexed = index_in_rounds(clients, docs, pages, rounds)
+    log(f"layouts: filling each index to {copies * len(pages)} pages")
+    filled = fill(clients, docs, pages, rounds, copies)
+    asked = queries(docs, f"book{copies // 2:03d}")
+    query_rounds = 3 if quick else 30
+    log(f"layouts: {query_rounds} rounds of {len(asked)} queries in each layout")
+    times, answers = time_queries(clients, asked, query_rounds)
+    far_words = asked["two_words_far"][0].split()
+    stems = {p.stem for p in pages}
     layouts = {}
-    for name, s in stats.items():
+    for name in NAMES:
+        s = indexed[name]
+        seconds = sum(s["seconds"])
+        far = answers[name]["two_words_far"]
         layouts[name] = {
-            "documents": s["documents"],
-            "documents_per_page": round(s["documents"] / n, 1),
-            "body_bytes": s["body_bytes"],
-            "body_gzip_bytes": s["body_gzip_bytes"],
-            "bytes_per_page": round(s["body_bytes"] / n),
-            "pages_per_s": round(n / s["seconds"], 2),
-            "documents_per_s": round(s["documents"] / s["seconds"], 1),
-            "query_ms": {kind: summary(values, 2) for kind, values in latencies[name].items()},
-        }
-    lines, words = layouts["lines"], layouts["lines_and_words"]
-    return {
-        "what": "the index layout we ship (one document per line, word boxes stored in it, not indexed) vs line "
-        "documents plus one document per word; per-page bulk requests into osmem-server, alternating",
-        "pages": n,
-        "queries": {"word": word, "phrase": phrase},
-        "query_method": "lines: lib.search.search (one request, highlighting); lines_and_words: word -> word "
-        "documents then an mget of their lines; phrase -> line documents then a search for their words' boxes",
-        "layouts": layouts,
-        "ratios_words_layout_to_lines": {
-            "documents": round(words["documents"] / lines["documents"], 2),
-            "body_bytes": round(words["body_bytes"] / lines["body_bytes"], 2),
-            "body_gzip_bytes": round(words["body_gzip_bytes"] / lines["body_gzip_bytes"], 2),
-            "indexing_pages_per_s": round(words["pages_per_s"] / lines["pages_per_s"], 3),
-            "word_query_median_ms": round(words["query_ms"]["word"]["median"] / lines["query_ms"]["word"]["median"], 2),
-            "phrase_query_median_ms": round(
-                words["query_ms"]["phrase"]["median"] / lines["query_ms"]["phrase"]["median"], 2
+            "label": LAYOUTS[name].label,
+            "documents_per_page": round(s["documents"] / s["pages"], 1),
+            "bytes_per_page": round(s["body_bytes"] / s["pages"]),
+            "gzip_bytes_per_page": round(s["body_gzip_bytes"] / s["pages"]),
+            "indexing": {
+                "pages": s["pages"],
+                "pages_per_s": round(s["pages"] / seconds, 2),
+                "per_page_ms": summary([t * 1000 for t in s["seconds"]], 2),
+            },
+            "fill": filled[name],
+            "index_documents": clients[name].count(index=INDEX)["count"],
+            "server_rss_mb": rss_mb(name),
+            "query_ms": {q: summary(v, 2) for q, v in times[name].items()},
+            "answers": {
+                q: {"total": a.total, "hits": len(a.pages), "boxed_words": a.boxed_words}
+                for q, a in answers[name].items()
+            },
+            "two_words_far_hits_holding_both": sum(
+                1 for book, page in far.pages if page in stems and _holds_all(docs[page], far_words)
             ),
+        }
+    return {
+        "what": "index layouts side by side over the same pages, each in its own osmem-server: per-page bulk "
+        "requests in interleaved rounds, then filled in large bulks, then five queries with each layout's own "
+        "search code (highlighting and word boxes), layouts and queries rotated",
+        "pages": copies * len(pages),
+        "pages_indexed_in_rounds": rounds * len(pages),
+        "query_rounds": query_rounds,
+        "queries": {q: {"text": text, "book": book} for q, (text, book) in asked.items()},
+        "layouts": layouts,
+        "ratios_to_lines": {
+            name: _ratios(layouts[name], layouts["lines"], times, name) for name in ("pages", "hybrid")
         },
-        "memory_note": "osmem-server holds about 7 KB per document, so documents per page is also its memory per page",
-        "decision": "lines (shipped)"
-        if words["documents"] > lines["documents"] and words["pages_per_s"] <= lines["pages_per_s"]
-        else "revisit",
+        "target": _target(layouts, times),
     }
+
+
+def _paired(times: dict[str, dict[str, list[float]]], name: str, query: str) -> dict[str, Any]:
+    """Per round, this layout's time over the line layout's on the same query next to it."""
+    return summary([a / b for a, b in zip(times[name][query], times["lines"][query], strict=True)], 3)
+
+
+def _ratios(mine: dict[str, Any], lines: dict[str, Any], times: dict[str, Any], name: str) -> dict[str, Any]:
+    return {
+        "documents": round(mine["documents_per_page"] / lines["documents_per_page"], 3),
+        "body_bytes": round(mine["bytes_per_page"] / lines["bytes_per_page"], 3),
+        "body_gzip_bytes": round(mine["gzip_bytes_per_page"] / lines["gzip_bytes_per_page"], 3),
+        "indexing_pages_per_s": round(mine["indexing"]["pages_per_s"] / lines["indexing"]["pages_per_s"], 3),
+        "query_ms_paired": {q: _paired(times, name, q) for q in COMPARABLE},
+    }
+
+
+def _target(layouts: dict[str, Any], times: dict[str, Any]) -> dict[str, Any]:
+    """Page documents no worse than lines: indexing rate, and median and p95 latency of every query both answer."""
+    pages, lines = layouts["pages"], layouts["lines"]
+    indexing = pages["indexing"]["pages_per_s"] >= lines["indexing"]["pages_per_s"]
+    latency = {
+        q: pages["query_ms"][q]["median"] <= lines["query_ms"][q]["median"]
+        and pages["query_ms"][q].get("p95", 0) <= lines["query_ms"][q].get("p95", 0)
+        for q in COMPARABLE
+    }
+    return {"indexing_met": indexing, "latency_met": latency, "met": indexing and all(latency.values())}

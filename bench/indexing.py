@@ -5,13 +5,14 @@ distinct books go three ways, rotated page by page in one warm worker:
 
 - ``handler``: the indexer function end to end (S3 event in, page JSON read
   from moto S3 and validated, the page's previous version looked up, one bulk);
-- ``library``: lib.search_index alone, no S3 (previous version, documents, replace_actions, run_bulk);
-- ``bare``: the same documents, built before the clock starts, sent by a bare
+- ``library``: lib.index alone, no S3 (the page's indexed version, its one
+  page document, ``index_action`` and ``run_bulk``);
+- ``bare``: the same document, built before the clock starts, sent by a bare
   ``opensearchpy.helpers.bulk`` in one request per page.
 
-``bare_batched`` (all pages in requests of 1,000 documents) is the server's
-best rate, for reference. The same run compares index layouts
-(bench.index_layout) on the same server and writes index_layout.json.
+``bare_batched`` (all pages in requests of up to 1,000 documents or 8 MB) is
+the server's best rate, for reference. The index layouts are compared by the
+search part (bench.index_layout), which needs 2,000 pages of each anyway.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import time
 from typing import Any
 
 from bench import corpus
-from bench.index_layout import compare_layouts
 from bench.pages import select_pages
 from bench.results import Options, write_result
 from bench.services import RESULTS_BUCKET, moto_server, opensearch_client, opensearch_server, s3_client
@@ -97,7 +97,6 @@ def run(opts: Options) -> dict[str, Any]:
             answer = _put_and_invoke(s3, worker, docs[largest.stem], "profile", largest.stem, profile=True)
             profile = {"page": largest.name, "handler_s": round(answer["s"], 4), "top_own_time": answer["profile"]}
         batched = _bare_batched(opensearch_url, docs, pages, copies)
-        layout = compare_layouts(opensearch_url, docs, pages, 2 if opts.quick else 5)
     rates = {way: _rates(times[way], words[way]) for way in WAYS}
     rates["bare_batched"] = batched
     per_page_ratio = {
@@ -107,8 +106,8 @@ def run(opts: Options) -> dict[str, Any]:
     handler_ratio = rates["handler"]["pages_per_s"] / rates["bare"]["pages_per_s"]
     library_ratio = rates["library"]["pages_per_s"] / rates["bare"]["pages_per_s"]
     result = {
-        "what": "page JSON into the OpenSearch API server (osmem-server): the indexer handler, lib.search_index alone, "
-        "and a bare helpers.bulk of the same documents, one request per page, rotated page by page",
+        "what": "page JSON into the OpenSearch API server (osmem-server): the indexer handler, lib.index alone, "
+        "and a bare helpers.bulk of the same document, one request per page, rotated page by page",
         "pages_per_way": len(times["bare"]),
         "rates": rates,
         "ratio_to_bare": {
@@ -127,7 +126,6 @@ def run(opts: Options) -> dict[str, Any]:
         "profile": profile,
     }
     write_result(opts, PART, result)
-    write_result(opts, "index_layout", layout)
     return result
 
 
@@ -143,10 +141,10 @@ def _put_and_invoke(
 
 
 def _bare_batched(url: str, docs: dict[str, dict[str, Any]], pages: list[Any], copies: int) -> dict[str, Any]:
-    """The server's best: every page's documents in bulk requests of 1,000 documents."""
+    """The server's best: every page's document in bulk requests of up to 1,000 documents or 8 MB."""
     from opensearchpy import helpers
 
-    from lib.index.documents import index_documents, replace_actions
+    from lib.index.documents import page_document
     from lib.index.store import ensure_index
 
     client = opensearch_client(url)
@@ -154,11 +152,11 @@ def _bare_batched(url: str, docs: dict[str, dict[str, Any]], pages: list[Any], c
     actions, words = [], 0
     for copy in range(copies):
         for page in pages:
-            built = index_documents(
+            doc = page_document(
                 corpus.renamed(docs[page.stem], f"x{copy:03d}", page.stem), corpus.version("x", page.stem), "2026-01-01"
             )
-            actions.extend(replace_actions(built, None))
-            words += sum(len(d["words"]) for d in built.lines)
+            actions.append({"_id": doc.pid, "_source": doc.body})
+            words += doc.body["stats"]["words"]
     started = time.perf_counter()
     helpers.bulk(client, actions, index="bench-batched", chunk_size=1000, max_chunk_bytes=8 * 2**20)
     elapsed = time.perf_counter() - started

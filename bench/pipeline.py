@@ -170,7 +170,8 @@ def _page_count(client: Any, index: str) -> int:
     from opensearchpy.exceptions import NotFoundError
 
     try:
-        return int(client.count(index=index, body={"query": {"term": {"kind": "page"}}})["count"])
+        # One document per page (lib.index.documents): the index's count is the pages searchable.
+        return int(client.count(index=index)["count"])
     except NotFoundError:
         return 0
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from bench.log import log
 from bench.paths import DEFAULT_RESULTS, ROOT
+from bench.report_search import layout_rows, quality_rows, search_rows
 from bench.results import Options, read_result
 
 DOC = ROOT / "docs" / "bench.md"
@@ -163,7 +164,7 @@ def rows(opts: Options) -> list[dict[str, str]]:
         rates = r["rates"]
         for way, label in (
             ("handler", "indexer handler (S3 + validation + bulk)"),
-            ("library", "lib.search_index only"),
+            ("library", "lib.index only"),
         ):
             add(
                 "5 Indexing",
@@ -176,50 +177,12 @@ def rows(opts: Options) -> list[dict[str, str]]:
             )
         add(
             "5 Indexing",
-            "bare bulk, 1,000 documents per request (server's best)",
+            "bare bulk, requests of 1,000 documents or 8 MB (server's best)",
             f"{rates['bare_batched']['pages_per_s']:.1f} pages/s, {rates['bare_batched']['words_per_s']:.0f} words/s",
         )
-    r = read_result(opts, "index_layout")
-    if r:
-        lines, words, q = r["layouts"]["lines"], r["layouts"]["lines_and_words"], r["ratios_words_layout_to_lines"]
-        add(
-            "5 Index layout",
-            "documents per page",
-            f"{words['documents_per_page']:.0f} (lines + words)",
-            f"{lines['documents_per_page']:.0f} (lines, shipped)",
-            f"{q['documents']:.2f}",
-        )
-        add(
-            "5 Index layout",
-            "bulk body per page (gzip on the wire)",
-            f"{words['bytes_per_page'] / 1024:.0f} KB ({q['body_gzip_bytes']:.2f}x gzip)",
-            f"{lines['bytes_per_page'] / 1024:.0f} KB",
-            f"{q['body_bytes']:.2f}",
-        )
-        add(
-            "5 Index layout",
-            "indexing pages/s",
-            f"{words['pages_per_s']:.1f}",
-            f"{lines['pages_per_s']:.1f}",
-            f"{q['indexing_pages_per_s']:.2f}",
-        )
-        add(
-            "5 Index layout",
-            "word / phrase query median",
-            f"{words['query_ms']['word']['median']:.1f} / {words['query_ms']['phrase']['median']:.1f} ms",
-            f"{lines['query_ms']['word']['median']:.1f} / {lines['query_ms']['phrase']['median']:.1f} ms",
-            f"{q['word_query_median_ms']:.2f} / {q['phrase_query_median_ms']:.2f}",
-        )
-    r = read_result(opts, "search")
-    if r:
-        for name, s in r["latency_ms"].items():
-            query = r["queries"][name]
-            add(
-                "6 Search",
-                f"{name.replace('_', ' ')} `{query['text']}` ({r['index']['pages']} pages)",
-                f"p50 {s['median']:.1f} ms, p95 {s['p95']:.1f} ms",
-                f"min {s['min']:.1f}, max {s['max']:.1f}",
-            )
+    layout_rows(add, opts)
+    search_rows(add, opts)
+    quality_rows(add, opts)
     r = read_result(opts, "cold_start")
     if r and "whole_process" in r:
         _cold_start_rows(add, r)
@@ -264,7 +227,10 @@ def _plus(s: dict[str, Any], unit: str = " ms") -> str:
 
 def _cold_start_rows(add: Any, r: dict[str, Any]) -> None:
     target = r["target"]["max_added_ms"]
-    labels = {"shipped": "as shipped (no .pyc)", "compiled": "with .pyc compiled in"}
+    shipped = (
+        "as shipped (layer .pyc, ours from source)" if r["bytecode"].get("layer_compiled") else "as shipped (no .pyc)"
+    )
+    labels = {"shipped": shipped, "compiled": "with .pyc compiled in"}
     for state in ("shipped", "compiled"):
         w = r["whole_process"][state]
         for module in ("handlers.ocr", "handlers.indexer"):

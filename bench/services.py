@@ -14,7 +14,7 @@ from typing import Any
 
 from bench.pages import Page
 from pagesearch.lambda_local import REGION, s3_record, sns_event
-from pagesearch.servers import running, start_moto, start_opensearch
+from pagesearch.servers import Server, running, start_moto, start_opensearch
 
 PAGES_BUCKET = "bench-pages"
 RESULTS_BUCKET = "bench-results"
@@ -41,6 +41,24 @@ def s3_client(endpoint: str) -> Any:
 def opensearch_server(log_dir: Path) -> contextlib.AbstractContextManager[str]:
     """The OpenSearch API server (osmem-server) for a block: its URL."""
     return running(start_opensearch(log_dir / "opensearch.log"))
+
+
+@contextlib.contextmanager
+def opensearch_servers(log_dir: Path, names: tuple[str, ...]) -> Iterator[dict[str, Server]]:
+    """One OpenSearch API server per name, for the block (so each one's memory and pauses are its own)."""
+    with contextlib.ExitStack() as stack:
+        servers = {}
+        for name in names:
+            server = start_opensearch(log_dir / f"opensearch-{name}.log")
+            stack.callback(server.stop)
+            servers[name] = server
+        yield servers
+
+
+def resident_mb(pid: int) -> float:
+    """A process's resident memory now (VmRSS), in MB."""
+    with open(f"/proc/{pid}/status") as status:
+        return int(next(line.split()[1] for line in status if line.startswith("VmRSS:"))) / 1024
 
 
 def opensearch_client(url: str) -> Any:

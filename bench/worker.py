@@ -126,42 +126,44 @@ def _index_docs(doc_path: str, book: str, page: str) -> tuple[dict[str, Any], An
 
 
 def index_lib(url: str, index: str, doc_path: str, book: str, page: str) -> dict[str, Any]:
-    """Our library path without S3: the page's old version, its documents, one bulk (lib.search_index)."""
-    from lib.index.documents import index_documents, page_id, replace_actions
+    """Our library path without S3, as lib.index.flow runs it: the page's indexed version (to order
+    deliveries), its one document, one bulk request."""
+    from lib.index.documents import index_action, page_document, page_id
     from lib.index.store import ensure_index, get_page_record, run_bulk
     from lib.opensearch import client as opensearch_client
+    from lib.versions import SourceVersion
 
     client = opensearch_client(url)
     ensure_index(client, index)
     document, version = _index_docs(doc_path, book, page)
     started = time.perf_counter()
-    previous = get_page_record(client, index, page_id(book, page))
-    docs = index_documents(document, version, "2026-01-01T00:00:00.000Z")
-    actions = list(replace_actions(docs, previous))
-    run_bulk(client, index, actions)
+    current = SourceVersion.from_index(get_page_record(client, index, page_id(book, page)))
+    if current is not None and version.older_than(current):
+        raise RuntimeError(f"{book}/{page}: an older version than the one indexed; the benchmark reuses a name")
+    doc = page_document(document, version, "2026-01-01T00:00:00.000Z")
+    run_bulk(client, index, [index_action(doc)])
     elapsed = time.perf_counter() - started
-    return {"s": elapsed, "docs": len(actions), "words": sum(len(d["words"]) for d in docs.lines)}
+    return {"s": elapsed, "docs": 1, "words": doc.body["stats"]["words"]}
 
 
 def index_bare(url: str, index: str, doc_path: str, book: str, page: str) -> dict[str, Any]:
-    """The baseline: the same documents, built before the clock starts, sent by a bare helpers.bulk."""
+    """The baseline: the same document, built before the clock starts, sent by a bare helpers.bulk."""
     from opensearchpy import helpers
 
-    from lib.index.documents import index_documents, page_record_id
+    from lib.index.documents import page_document
     from lib.index.store import ensure_index
     from lib.opensearch import client as opensearch_client
 
     client = opensearch_client(url)
     ensure_index(client, index)
     document, version = _index_docs(doc_path, book, page)
-    docs = index_documents(document, version, "2026-01-01T00:00:00.000Z")
+    doc = page_document(document, version, "2026-01-01T00:00:00.000Z")
     # Like run_bulk, the index goes in the path (POST /INDEX/_bulk), not in each action.
-    actions = [{"_id": f"{docs.pid}-{d['line']}", "_source": d} for d in docs.lines]
-    actions.append({"_id": page_record_id(docs.pid), "_source": {**docs.record, "high_water": len(docs.lines)}})
+    actions = [{"_id": doc.pid, "_source": doc.body}]
     started = time.perf_counter()
     helpers.bulk(client, actions, index=index)
     elapsed = time.perf_counter() - started
-    return {"s": elapsed, "docs": len(actions), "words": sum(len(d["words"]) for d in docs.lines)}
+    return {"s": elapsed, "docs": 1, "words": doc.body["stats"]["words"]}
 
 
 def serve() -> None:

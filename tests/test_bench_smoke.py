@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PARTS = ["ocr", "memory", "indexing", "search", "coldstart", "cost"]
+PARTS = ["ocr", "memory", "indexing", "search", "quality", "coldstart", "cost"]
 EXPECTED = {
     "ocr_overhead": {
         "ratio",
@@ -32,8 +32,9 @@ EXPECTED = {
     },
     "memory": {"ours_peak_upper_mb", "bare_tesseract_peak_mb", "above_tesseract_mb", "largest_page", "target"},
     "indexing": {"rates", "ratio_to_bare", "target", "profile"},
-    "index_layout": {"layouts", "ratios_words_layout_to_lines", "queries"},
-    "search": {"index", "queries", "latency_ms"},
+    "index_layout": {"layouts", "ratios_to_lines", "queries", "target"},
+    "search": {"index", "queries", "latency_ms", "bare_request_ms", "overhead"},
+    "search_quality": {"settings", "shipped", "target", "query_counts", "phrases_exact_in_every_setting"},
     "cold_start": {"import_ms", "added_to_boto3_ms", "added_by_package", "first_invocation", "target"},
     "cost": {
         "prices",
@@ -73,8 +74,18 @@ def test_quick_bench_writes_every_result(tmp_path: Path) -> None:
     assert {"median", "min", "max"} <= ocr["ratio"].keys()
     memory = results["memory"]
     assert memory["tesseract_starts_cold_container"] == {"ocr_per_invocation": 1, "version_per_container": 1}
-    assert set(results["search"]["latency_ms"]) == {"word", "phrase", "fuzzy_word", "book_filtered_phrase"}
+    queries = {"word", "two_words_far", "phrase", "fuzzy_word", "book_filtered_phrase"}
+    assert set(results["search"]["latency_ms"]) == queries
     assert all({"median", "p95"} <= s.keys() for s in results["search"]["latency_ms"].values())
+    assert "function" in results["search"]["overhead"]["added_to_bare"]
+    layouts = results["index_layout"]["layouts"]
+    assert set(layouts) == {"lines", "pages", "hybrid"}
+    assert all(set(layout["query_ms"]) == queries for layout in layouts.values())
+    # One document per page is what the shipped layout is; the previous one wrote a document per line.
+    assert layouts["pages"]["documents_per_page"] == 1
+    quality = results["search_quality"]
+    assert {"exact", quality["shipped"]} <= quality["settings"].keys()
+    assert all(0 <= s["all_word_queries"]["recall"] <= 1 for s in quality["settings"].values())
     assert "as_of" in results["cost"]["prices"]
 
     summary = json.loads((out / "summary.json").read_text())
