@@ -76,10 +76,20 @@ def _across(document: dict[str, Any], same_paragraph: bool) -> tuple[dict[str, A
 
 
 def test_one_wrong_letter_still_finds_the_word_and_exact_ranks_first(s3: Any, settings: Any) -> None:
-    index(s3, synthetic_page("fuzzy", "0001", [["a quack of ducks"]]))
-    index(s3, synthetic_page("fuzzy", "0002", [["a quick fox"]]))
-    assert [p.page for p in search(settings, "quick", book="fuzzy").pages] == ["0002", "0001"], "exact above fuzzy"
-    assert {p.page for p in search(settings, "qiuck", book="fuzzy").pages} >= {"0002"}  # a transposition
+    # Misreadings the OCR made of the shared pages: a long word one letter off is found, exact first.
+    index(s3, synthetic_page("fuzzy", "0001", [["the cloth was stretehed tight"]]))
+    index(s3, synthetic_page("fuzzy", "0002", [["the cloth was stretched tight"]]))
+    assert [p.page for p in search(settings, "stretched", book="fuzzy").pages] == ["0002", "0001"], "exact first"
+    assert {p.page for p in search(settings, "strecthed", book="fuzzy").pages} >= {"0002"}  # a transposition
+
+
+def test_words_under_eight_letters_are_exact_other_forms_are_not_found(s3: Any, settings: Any) -> None:
+    """With one edit from five letters, `action` found `actions` and `answered` found `answer`: one page
+    in six a search returned lacked the word (docs/search-index.md)."""
+    index(s3, synthetic_page("forms", "0001", [["their actions were answered"]]))
+    index(s3, synthetic_page("forms", "0002", [["the action began"]]))
+    assert [p.page for p in search(settings, "action", book="forms").pages] == ["0002"]
+    assert [p.page for p in search(settings, "answer", book="forms").pages] == []
 
 
 def test_three_letter_words_are_not_fuzzy(s3: Any, settings: Any) -> None:

@@ -40,9 +40,9 @@ def test_book_filter_and_caps() -> None:
     assert query["size"] == MAX_LIMIT and query["from"] + query["size"] <= 10_000
 
 
-def test_three_letter_words_and_numbers_are_matched_exactly_only() -> None:
-    query = json.dumps(build_query(parse_query("fox 1898 whales"), book=None, limit=10))
-    # Only `whales` may match with an edit: once in the query, once in the highlight query.
+def test_words_under_eight_letters_and_numbers_are_matched_exactly_only() -> None:
+    query = json.dumps(build_query(parse_query("fox 1898 whales harpooneer"), book=None, limit=10))
+    # Only `harpooneer` (eight letters or more) may match with an edit: in the query and in the highlight query.
     assert query.count('"fuzziness"') == 2
 
 
