@@ -24,6 +24,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 PAGES = 300
 BOOK = "load"
 DEADLINE_S = 20 * 60  # a bound on waiting, far above the measured time: not a performance assertion
+STALLED_S = 180  # no page written nor indexed for this long: the pipeline is stuck, stop waiting for it
 
 
 def _count_json(s3: Any, bucket: str) -> int:
@@ -73,11 +74,14 @@ def test_300_uploads_at_once_end_as_300_searchable_pages(
             list(pool.map(lambda item: s3.put_object(Bucket=running.pages_bucket, Key=item[0], Body=item[1]), uploads))
         uploaded = time.monotonic() - started
         json_count = pages = 0
-        while time.monotonic() - started < DEADLINE_S:
+        progress, moved = (0, 0), time.monotonic()
+        while time.monotonic() - started < DEADLINE_S and time.monotonic() - moved < STALLED_S:
             json_count = _count_json(s3, running.results_bucket)
             pages = _count_pages(os_client, running.opensearch_index)
             if json_count >= PAGES and pages >= PAGES:
                 break
+            if (json_count, pages) != progress:
+                progress, moved = (json_count, pages), time.monotonic()
             time.sleep(1)
         elapsed = time.monotonic() - started
 
