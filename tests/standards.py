@@ -124,3 +124,22 @@ def pdf_pages_text(data: bytes) -> list[str]:
 def normalised(text: str) -> str:
     """Whitespace-normalised text: Tesseract's PDF renderer writes a line per line, PDFium adds \\r\\n and spaces."""
     return " ".join(text.split())
+
+
+def assert_pdf_text_matches(extracted: str, document: dict[str, Any]) -> None:
+    """The PDF's text layer, as PDFium extracts it, is the page JSON's text, allowing for PDFium's reading.
+
+    What differs is PDFium's extraction, not Tesseract's renderer (whose text
+    objects hold the page JSON's words in its order, a word each):
+
+    - a hyphen ending a line comes back as U+FFFE, PDFium's mark of a word
+      broken across lines (``Queens\\ufffetown`` for ``Queens-`` / ``town``);
+    - text that shares a baseline is read left to right, so a block beside
+      another on the same line (a margin word by a heading) can come before
+      or after it. Hence every line of the page JSON must appear whole, and
+      every word exactly as often, but the lines' order is not compared.
+    """
+    got = normalised(extracted.replace("\ufffe", "- "))
+    assert sorted(got.split()) == sorted(normalised(document["text"]).split())
+    for _, _, line in iter_lines(document["blocks"]):
+        assert normalised(line["text"]) in got, line["text"]
