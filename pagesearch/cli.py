@@ -19,6 +19,7 @@ import time
 os.environ.setdefault("PAGESEARCH_LOG_STDERR", "1")
 
 from pagesearch import config as endpoints
+from pagesearch import export
 from pagesearch import stack as local
 
 
@@ -232,6 +233,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_reindex)
+    p = sub.add_parser("export", help="a book as one file: its text, a zip of ALTO or hOCR pages, or a searchable PDF")
+    export.add_arguments(p)
+    p.set_defaults(func=lambda args: export.run(args, endpoints.load()))
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
