@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PARTS = ["ocr", "memory", "indexing", "search", "coldstart", "cost"]
+PARTS = ["ocr", "memory", "indexing", "search", "coldstart", "cost", "outputs"]
 EXPECTED = {
     "ocr_overhead": {
         "ratio",
@@ -35,6 +35,16 @@ EXPECTED = {
     "index_layout": {"layouts", "ratios_words_layout_to_lines", "queries"},
     "search": {"index", "queries", "latency_ms"},
     "cold_start": {"import_ms", "added_to_boto3_ms", "added_by_package", "first_invocation", "target"},
+    "outputs": {
+        "handler_s",
+        "ratio_to_none",
+        "storage_bytes",
+        "tesseract_starts",
+        "tesseract_renderers",
+        "model_render_ms",
+        "target",
+        "per_page",
+    },
     "cost": {
         "prices",
         "measured",
@@ -76,6 +86,9 @@ def test_quick_bench_writes_every_result(tmp_path: Path) -> None:
     assert set(results["search"]["latency_ms"]) == {"word", "phrase", "fuzzy_word", "book_filtered_phrase"}
     assert all({"median", "p95"} <= s.keys() for s in results["search"]["latency_ms"].values())
     assert "as_of" in results["cost"]["prices"]
+    outputs = results["outputs"]
+    assert outputs["tesseract_starts"]["exactly_one_per_page"] is True  # the PDF comes from the page's one run
+    assert {"alto", "hocr", "pdf", "page_json"} == outputs["storage_bytes"].keys()
 
     summary = json.loads((out / "summary.json").read_text())
     assert summary["rows"], "the summary table is empty"

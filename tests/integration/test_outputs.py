@@ -201,3 +201,13 @@ def test_one_tesseract_process_per_page_with_every_output(
     runs = [line for line in starts.read_text().splitlines() if "--version" not in line]
     assert len(runs) == 3, runs
     assert all("tessedit_create_pdf=1" in line and "tessedit_create_tsv=1" in line for line in runs)
+
+
+def test_an_unknown_output_fails_the_invocation_naming_the_setting(s3: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A deployment's mistake, not the page's: no failure record, nothing written, Lambda retries."""
+    from lib.settings import ConfigError
+
+    monkeypatch.setenv("OUTPUTS", "alto,docx")
+    with pytest.raises(ConfigError, match="OUTPUTS='alto,docx': unknown output 'docx'"):
+        invoke(sns_event(upload(s3, "book/0007.tif", PHOTOTEST.read_bytes())))
+    assert results(s3) == []
