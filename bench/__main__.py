@@ -1,7 +1,7 @@
 """`python -m bench [PART ...] [--quick] [--out DIR]`: run the benchmarks, write results and the chart.
 
-Parts, in the order a full run takes them (about 20 minutes on 2 cores):
-ocr, memory, threads, tesseractjs, indexing, search, quality, coldstart, pipeline, cost.
+Parts, in the order a full run takes them (about 25 minutes on 2 cores):
+ocr, memory, threads, tesseractjs, indexing, search, quality, coldstart, pipeline, cost, outputs.
 ``cost`` reads the other parts' results when present; ``chart`` only redraws
 bench/summary.png and the summary from the results already written.
 """
@@ -34,6 +34,7 @@ PARTS = {
     "coldstart": "bench.coldstart",
     "pipeline": "bench.pipeline",
     "cost": "bench.cost",
+    "outputs": "bench.outputs",
 }
 
 
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     CACHE.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="run-", dir=CACHE))
     opts = Options(quick=args.quick, results_dir=results, chart=chart, work=work, parts=parts)
-    if any(p in parts for p in ("ocr", "memory", "tesseractjs", "indexing", "coldstart", "cost", "threads")):
+    if any(p in parts for p in ("ocr", "memory", "tesseractjs", "indexing", "coldstart", "cost", "threads", "outputs")):
         log(f"handlers run with: {set_runtime(args.quick).label}")
     failed: list[str] = []
     started = time.monotonic()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bench import outputs
 from bench.log import log
 from bench.paths import DEFAULT_RESULTS, ROOT
 from bench.report_search import layout_rows, quality_rows, search_rows
@@ -217,6 +218,7 @@ def rows(opts: Options) -> list[dict[str, str]]:
             f"Textract ${h['textract']:,.0f}",
             f"{h['total_x86_64'] / h['textract']:.4f}",
         )
+    outputs.report_rows(add, read_result(opts, "outputs"))
     return out
 
 

@@ -1,8 +1,10 @@
-"""Page addressing: how object keys map to books, pages, result and failure keys.
+"""Page addressing: how object keys map to books, pages, result, output and failure keys.
 
 The pages bucket holds ``BOOK/PAGE.ext``; the results bucket mirrors it as
-``BOOK/PAGE.json``. Failure records live under ``failed/`` and end in
-``.failure`` so that the indexer's ``.json`` trigger never sees them.
+``BOOK/PAGE.json``, with the page's standard outputs beside it
+(``BOOK/PAGE.TAG.alto.xml``, ``.hocr``, ``.pdf``; lib/outputs). Failure
+records live under ``failed/`` and end in ``.failure``. Neither outputs nor
+failure records end in ``.json``, so the indexer's trigger never sees them.
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ FAILURE_SUFFIX = ".failure"
 MAX_KEY_BYTES = 1024
 # The largest integer JavaScript (and so every IIIF viewer) reads exactly.
 MAX_PAGE_NUMBER = 2**53 - 1
+# The standard outputs a page may have beside its JSON, by the name OUTPUTS uses, in the order they are listed.
+OUTPUT_SUFFIXES: dict[str, str] = {"alto": ".alto.xml", "hocr": ".hocr", "pdf": ".pdf"}
+# Where an output goes when its natural key would pass S3's limit (a page name of about 1,000 bytes).
+LONG_OUTPUT_PREFIX = "outputs-long-keys/"
 
 
 class InvalidKey(ValueError):
@@ -59,6 +65,28 @@ class PageRef:
         """Where the page's browser image goes (results bucket): named after the source's ETag, so two
         versions written at once never share one, and the page JSON names exactly its own."""
         return f"{self.book}/{self.page}.{etag[:16] or 'current'}.display{suffix}"
+
+    def output_key(self, name: str, tag: str) -> str:
+        """Where the page's output ``name`` (alto, hocr, pdf) goes (results bucket), beside its page JSON.
+
+        ``tag`` names the version it was made from (``output_tag``), so two
+        versions written at once never share a key and the page JSON names
+        exactly its own. A key past S3's 1,024 bytes is replaced by a digest.
+        """
+        key = f"{self.book}/{self.page}.{tag}{OUTPUT_SUFFIXES[name]}"
+        if len(key.encode()) <= MAX_KEY_BYTES:
+            return key
+        digest = hashlib.sha256(self.result_key.encode()).hexdigest()[:32]
+        return f"{LONG_OUTPUT_PREFIX}{digest}.{tag}{OUTPUT_SUFFIXES[name]}"
+
+
+def output_tag(source_key: str, etag: str) -> str:
+    """The part of an output's key that names its source version: the image's key and bytes.
+
+    Both count: ``0042.jpg`` and ``0042.png`` holding the same bytes are two
+    sources of one page and must not write each other's outputs.
+    """
+    return hashlib.sha256(f"{source_key}\n{etag}".encode()).hexdigest()[:16]
 
 
 def is_image_key(key: str) -> bool:

@@ -9,10 +9,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from lib.keys import OUTPUT_SUFFIXES
+
 # Tesseract's page-level segmentation modes. 3 (its default) is automatic
 # layout, multi-column aware, without orientation detection; 1 adds
 # orientation and script detection in the same run (docs/reliability.md).
 PAGE_PSMS = (1, 3, 4, 6, 11, 12)
+# The standard outputs written beside each page JSON unless OUTPUTS says otherwise
+# (docs/outputs.md: together they add about 2% to a page's time; the PDF, which
+# embeds the page image, is left to those who ask for it).
+DEFAULT_OUTPUTS = ("alto", "hocr")
 
 
 class ConfigError(ValueError):
@@ -29,6 +35,23 @@ def _int(name: str, default: int, allowed: tuple[int, ...] | None = None) -> int
     return int(value)
 
 
+def _outputs(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """A comma list of output names, in the canonical order; unset is ``default``, empty or ``none`` is none."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    wanted = {part.strip().lower() for part in value.split(",")} - {""}
+    if wanted == {"none"}:
+        return ()
+    unknown = sorted(wanted - OUTPUT_SUFFIXES.keys())
+    if unknown:
+        raise ConfigError(
+            f"{name}={value!r}: unknown output {', '.join(map(repr, unknown))}; "
+            f"give a comma list of {', '.join(OUTPUT_SUFFIXES)}, or none"
+        )
+    return tuple(output for output in OUTPUT_SUFFIXES if output in wanted)
+
+
 @dataclass(frozen=True)
 class Settings:
     pages_bucket: str
@@ -42,6 +65,8 @@ class Settings:
     # Seconds Tesseract may take on one page; kept below the function's timeout
     # so a hanging page ends in a failure record rather than a Lambda timeout.
     tesseract_timeout: int
+    # The standard outputs written beside each page JSON (lib/keys.OUTPUT_SUFFIXES), from the same Tesseract run.
+    outputs: tuple[str, ...]
     # Pillow's decompression-bomb guard, in pixels (a 100-megapixel scan passes).
     max_image_pixels: int
     max_image_bytes: int
@@ -70,6 +95,7 @@ class Settings:
             tesseract_psm=_int("TESSERACT_PSM", 3, PAGE_PSMS),
             tesseract_threads=_int("OMP_THREAD_LIMIT", 1),
             tesseract_timeout=_int("TESSERACT_TIMEOUT", 840),
+            outputs=_outputs("OUTPUTS", DEFAULT_OUTPUTS),
             max_image_pixels=_int("MAX_IMAGE_PIXELS", 120_000_000),
             max_image_bytes=_int("MAX_IMAGE_BYTES", 200 * 1024 * 1024),
             max_image_frames=_int("MAX_IMAGE_FRAMES", 10_000),

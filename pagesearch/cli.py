@@ -19,6 +19,7 @@ import time
 os.environ.setdefault("PAGESEARCH_LOG_STDERR", "1")
 
 from pagesearch import config as endpoints
+from pagesearch import export
 from pagesearch import stack as local
 
 
@@ -243,6 +244,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080, help="0: any free port (the address is printed)")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("export", help="a book as one file: its text, a zip of ALTO or hOCR pages, or a searchable PDF")
+    export.add_arguments(p)
+    p.set_defaults(func=lambda args: export.run(args, endpoints.load()))
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PARTS = ["ocr", "memory", "indexing", "search", "quality", "coldstart", "cost"]
+PARTS = ["ocr", "memory", "indexing", "search", "quality", "coldstart", "cost", "outputs"]
 EXPECTED = {
     "ocr_overhead": {
         "ratio",
@@ -36,6 +36,16 @@ EXPECTED = {
     "search": {"index", "queries", "latency_ms", "bare_request_ms", "overhead"},
     "search_quality": {"settings", "shipped", "target", "query_counts", "phrases_exact_in_every_setting"},
     "cold_start": {"import_ms", "added_to_boto3_ms", "added_by_package", "first_invocation", "target"},
+    "outputs": {
+        "handler_s",
+        "ratio_to_none",
+        "storage_bytes",
+        "tesseract_starts",
+        "tesseract_renderers",
+        "model_render_ms",
+        "target",
+        "per_page",
+    },
     "cost": {
         "prices",
         "measured",
@@ -87,6 +97,9 @@ def test_quick_bench_writes_every_result(tmp_path: Path) -> None:
     assert {"exact", quality["shipped"]} <= quality["settings"].keys()
     assert all(0 <= s["all_word_queries"]["recall"] <= 1 for s in quality["settings"].values())
     assert "as_of" in results["cost"]["prices"]
+    outputs = results["outputs"]
+    assert outputs["tesseract_starts"]["exactly_one_per_page"] is True  # the PDF comes from the page's one run
+    assert {"alto", "hocr", "pdf", "page_json"} == outputs["storage_bytes"].keys()
 
     summary = json.loads((out / "summary.json").read_text())
     assert summary["rows"], "the summary table is empty"

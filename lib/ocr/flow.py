@@ -5,6 +5,9 @@ Idempotent and order-safe: the page JSON carries the version of its source
 is skipped before any OCR, an older event never overwrites a newer page (also
 across ``0042.jpg`` / ``0042.png`` re-scans), and the write itself is
 conditional on what was read, so two concurrent writers cannot interleave.
+The page's browser image and standard outputs (ALTO, hOCR, PDF) are written
+before the page JSON that names them, only kept when its write wins, and
+removed with the page or when a newer version replaces it.
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ from typing import Any
 from lib import storage
 from lib.events import BadMessage, ObjectEvent
 from lib.failures import clear_failure, record_bad_message, record_failure, record_object_failure
-from lib.keys import InvalidKey, PageRef, is_image_key, page_ref_from_key
+from lib.keys import InvalidKey, PageRef, is_image_key, output_tag, page_ref_from_key
 from lib.observability import logger
+from lib.ocr import outputs
 from lib.ocr.display import DisplayImage
 from lib.ocr.images import ImageRejected, page_image
 from lib.ocr.tesseract import OcrFailed, run_tesseract, tesseract_cmd
@@ -110,18 +114,27 @@ def _ocr_page(item: ObjectEvent, ref: PageRef, settings: Settings) -> Outcome:
     except (ImageRejected, OcrFailed) as exc:
         return _fail(item, ref, settings, str(exc))
     document = result.document
-    # The browser's image first, so that a page JSON never names one that is not there yet.
+    # The browser's image and the outputs first, so that a page JSON never names one that is not there yet.
     shown = (document["image"].get("display") or {}).get("key")
     if result.display and shown:
         storage.put_file(settings.results_bucket, shown, result.display.data, content_type=result.display.content_type)
-    written = _write_if_newest(settings.results_bucket, ref.result_key, document, version, existing, shown)
-    if written is None:
-        _drop(settings, shown)
+    outputs.write(settings.results_bucket, result.outputs)
+    made = [o.key for o in result.outputs]
+    extra = {DISPLAY_METADATA: shown, **outputs.metadata(result.outputs, result.output_tag)}
+    won = _write_if_newest(settings.results_bucket, ref.result_key, document, version, existing, extra)
+    if won is None:
+        # Whatever the winner's page JSON names stays: a duplicate delivery made the very same keys.
+        current = storage.head(settings.results_bucket, ref.result_key)
+        if not current or current.metadata.get(DISPLAY_METADATA) != shown:
+            _drop(settings, shown)
+        outputs.drop(settings.results_bucket, made, keep=outputs.keys_named(ref, current))
         return Outcome.skipped(item.key, "a newer version was written meanwhile", ref)
+    written, replaced = won
     if storage.head(item.bucket, item.key) is None:
         return _undo_for_a_deleted_source(item, ref, settings, written)
-    if existing is not None and existing.metadata.get(DISPLAY_METADATA) != shown:
-        _drop(settings, existing.metadata.get(DISPLAY_METADATA))  # the previous version's image
+    if replaced is not None and replaced.metadata.get(DISPLAY_METADATA) != shown:
+        _drop(settings, replaced.metadata.get(DISPLAY_METADATA))  # the previous version's image
+    outputs.drop(settings.results_bucket, outputs.keys_named(ref, replaced), keep=made)  # the previous version's
     clear_failure(settings.results_bucket, item.key)
     outcome = Outcome.done(item.key, Status.OCR, ref, document["stats"], started)
     logger.info("page OCR'd", extra=outcome.as_dict())
@@ -130,10 +143,12 @@ def _ocr_page(item: ObjectEvent, ref: PageRef, settings: Settings) -> Outcome:
 
 @dataclass(frozen=True)
 class OcrPage:
-    """What one OCR run makes of a page: its page JSON, and the image browsers show when not the original."""
+    """What one OCR run makes of a page: its page JSON, the image browsers show when not the original, the outputs."""
 
     document: dict[str, Any]
     display: DisplayImage | None
+    outputs: list[outputs.PageOutput]
+    output_tag: str
 
 
 def ocr_document(data: bytes, ref: PageRef, settings: Settings, *, source: dict[str, Any]) -> dict[str, Any]:
@@ -159,6 +174,7 @@ def ocr_page(data: bytes, ref: PageRef, settings: Settings, *, source: dict[str,
             threads=settings.tesseract_threads,
             timeout=settings.tesseract_timeout,
             cmd=cmd,
+            renderers=outputs.tesseract_renderers(settings.outputs),
         )
         duration_ms = round((time.perf_counter() - started) * 1000)
     blocks = parse_tsv(output.tsv)
@@ -187,7 +203,11 @@ def ocr_page(data: bytes, ref: PageRef, settings: Settings, *, source: dict[str,
         ocr={"engine": output.engine, "lang": output.lang, "psm": output.psm, "duration_ms": duration_ms},
         blocks=blocks,
     )
-    return OcrPage(document, image.display)
+    tag = output_tag(source.get("key") or ref.result_key, source.get("etag") or "")
+    made = outputs.make(settings.outputs, document, output.files, ref, tag)
+    if made:
+        document["outputs"] = {o.name: o.key for o in made}
+    return OcrPage(document, image.display, made, tag)
 
 
 def _skip_reason(version: SourceVersion, existing: storage.StoredObject | None) -> str | None:
@@ -212,22 +232,26 @@ def _write_if_newest(
     document: dict[str, Any],
     version: SourceVersion,
     existing: storage.StoredObject | None,
-    display_key: str | None = None,
-) -> str | None:
+    extra: dict[str, str | None] | None = None,
+) -> tuple[str, storage.StoredObject | None] | None:
     """Conditional write: only over the version we compared against; re-compare on a lost race.
 
-    Returns the page JSON's new ETag, or None when a newer source won the race.
+    ``extra`` is metadata besides the version: what else the page JSON names.
+    Returns the page JSON's new ETag and the page JSON it replaced (what
+    was there when the write succeeded, perhaps not what was first read), or
+    None when a newer source won the race.
     """
     for _ in range(_WRITE_ATTEMPTS):
         try:
-            return storage.put_json(
+            etag = storage.put_json(
                 bucket,
                 key,
                 document,
-                metadata={**version.to_metadata(), DISPLAY_METADATA: display_key},
+                metadata={**version.to_metadata(), **(extra or {})},
                 if_match=existing.etag if existing else None,
                 if_absent=existing is None,
             )
+            return etag, existing
         except storage.WriteConflict:
             existing = storage.head(bucket, key)
             if _skip_reason(version, existing):
@@ -279,6 +303,7 @@ def _undo_for_a_deleted_source(item: ObjectEvent, ref: PageRef, settings: Settin
     if page_json is not None and page_json.etag == written:
         storage.delete(settings.results_bucket, ref.result_key)
         _drop(settings, page_json.metadata.get(DISPLAY_METADATA))
+        outputs.drop(settings.results_bucket, outputs.keys_named(ref, page_json))
     clear_failure(settings.results_bucket, item.key)
     logger.info("image deleted during OCR: page JSON removed", extra={"key": item.key, "book": ref.book})
     return Outcome.skipped(item.key, "the image was deleted while it was OCR'd: its page JSON was removed", ref)
@@ -310,6 +335,7 @@ def _remove_page(item: ObjectEvent, ref: PageRef, settings: Settings) -> Outcome
         return Outcome.skipped(item.key, "page JSON belongs to a newer source", ref)
     storage.delete(settings.results_bucket, ref.result_key)
     _drop(settings, existing.metadata.get(DISPLAY_METADATA))
+    outputs.drop(settings.results_bucket, outputs.keys_named(ref, existing))
     logger.info("page removed", extra={"key": item.key, "book": ref.book, "page": ref.page})
     return Outcome.deleted(item.key, ref)
 

@@ -1,11 +1,17 @@
-"""Tesseract: find the binary and run it exactly once per page (TSV output) through pytesseract.
+"""Tesseract: find the binary and run it exactly once per page through pytesseract: TSV, and any renderers asked.
 
 TSV carries words, lines, paragraphs and blocks with boxes and confidences, so
 one run gives everything the page JSON needs; ``image_to_string`` on top would
-be a second full OCR. pytesseract writes the TSV to a private ``tess_*``
-temporary file that it always removes, and on a timeout kills Tesseract, its
-direct child: a ``TESSERACT_CMD`` wrapper must therefore ``exec`` Tesseract,
-as the layer's ``bin/tesseract`` does, or a hanging page would outlive it.
+be a second full OCR. Tesseract writes several renderers from one recognition
+(``tesseract IMG OUT tsv pdf``), so a page's searchable PDF costs its renderer
+only, not another run (docs/outputs.md). The renderers are switched on with
+``-c tessedit_create_X=1`` rather than by naming Tesseract's config files:
+without its ``configs/`` directory a config name is skipped with a warning and
+exit 0, and the output would silently be missing. The files go to a private
+temporary directory removed afterwards. pytesseract kills Tesseract, its
+direct child, on a timeout: a ``TESSERACT_CMD`` wrapper must therefore
+``exec`` Tesseract, as the layer's ``bin/tesseract`` does, or a hanging page
+would outlive it.
 """
 
 from __future__ import annotations
@@ -13,13 +19,18 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 import pytesseract
 
 LAYER_TESSERACT = "/opt/bin/tesseract"
 _STDERR_CHARS = 500
+# Tesseract's renderers besides TSV that a run may be asked for, each the suffix of the file it writes.
+RENDERERS = ("hocr", "pdf", "alto", "txt")
+_SUFFIXES = {"alto": ".xml"}  # Tesseract's ALTO renderer names its file OUT.xml
 
 
 class OcrFailed(RuntimeError):
@@ -36,6 +47,8 @@ class OcrOutput:
     engine: str
     lang: str
     psm: int
+    # What the other renderers of the same run wrote, by renderer (``pdf`` -> the PDF's bytes).
+    files: dict[str, bytes] = field(default_factory=dict)
 
 
 def tesseract_cmd(configured: str | None = None) -> str:
@@ -69,20 +82,48 @@ def _signal_name(status: int) -> str:
         return f"signal {-status}"
 
 
-def run_tesseract(path: str, *, lang: str, dpi: int, psm: int, threads: int, timeout: int, cmd: str) -> OcrOutput:
-    """One Tesseract run over the image file at ``path``; returns its TSV.
+def run_tesseract(
+    path: str,
+    *,
+    lang: str,
+    dpi: int,
+    psm: int,
+    threads: int,
+    timeout: int,
+    cmd: str,
+    renderers: tuple[str, ...] = (),
+) -> OcrOutput:
+    """One Tesseract run over the image file at ``path``; returns its TSV and what ``renderers`` wrote.
 
     OcrFailed when Tesseract exits with an error, is killed (out of memory),
-    or runs past ``timeout`` seconds.
+    runs past ``timeout`` seconds, or leaves out a file it was asked for.
     """
+    unknown = set(renderers) - set(RENDERERS)
+    if unknown:
+        raise ValueError(f"not a Tesseract renderer: {', '.join(sorted(unknown))}")
     engine = tesseract_version(cmd)
     # pytesseract starts Tesseract with this process's environment, and OpenMP
     # reads its thread limit from there: several threads are several times
     # slower on Lambda's fractional vCPUs (docs/bench.md, part 3).
     os.environ["OMP_THREAD_LIMIT"] = str(threads)
     pytesseract.pytesseract.tesseract_cmd = cmd
+    switches = " ".join(f"-c tessedit_create_{name}=1" for name in ("tsv", *renderers))
+    with tempfile.TemporaryDirectory(prefix="tess-") as work:
+        base = Path(work) / "page"
+        _run(path, str(base), lang=lang, config=f"--psm {psm} --dpi {dpi} {switches}", timeout=timeout)
+        try:
+            tsv = base.with_suffix(".tsv").read_text(encoding="utf-8")
+            files = {name: base.with_suffix(_SUFFIXES.get(name, f".{name}")).read_bytes() for name in renderers}
+        except FileNotFoundError as exc:
+            raise OcrFailed(f"tesseract exited 0 but wrote no {Path(exc.filename).suffix} file") from None
+    return OcrOutput(tsv=tsv, engine=engine, lang=lang, psm=psm, files=files)
+
+
+def _run(path: str, base: str, *, lang: str, config: str, timeout: int) -> None:
+    """pytesseract's run, its errors turned into ours (the reason a failure record gives)."""
     try:
-        tsv = pytesseract.image_to_data(path, lang=lang, config=f"--psm {psm} --dpi {dpi}", timeout=timeout)
+        # ``extension`` names config files to append: none, the renderers are in ``config``.
+        pytesseract.pytesseract.run_tesseract(path, base, extension="", lang=lang, config=config, timeout=timeout)
     except pytesseract.TesseractNotFoundError as exc:
         raise TesseractMissing(str(exc)) from None
     except pytesseract.TesseractError as exc:
@@ -96,4 +137,3 @@ def run_tesseract(path: str, *, lang: str, dpi: int, psm: int, threads: int, tim
         if "timeout" in str(exc).lower():
             raise OcrFailed(f"tesseract timed out after {timeout} s (killed)") from None
         raise
-    return OcrOutput(tsv=tsv, engine=engine, lang=lang, psm=psm)

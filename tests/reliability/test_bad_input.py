@@ -48,6 +48,7 @@ from tests.reliability.support import (
     word_boxes,
     words,
 )
+from tests.standards import assert_valid_alto, assert_valid_hocr
 
 pytestmark = pytest.mark.integration
 SCHEMA = json.loads((ROOT / "schema" / "page.schema.json").read_text())
@@ -532,18 +533,20 @@ def test_object_case(
     assert outcome["status"] == case.outcome, outcome
     failures = emf_metrics(stdout).get("OcrFailures", 0)
     displays = [k for k in result_keys(s3) if ".display." in k and not k.startswith("good/")]
-    others = [k for k in result_keys(s3) if k != "good/0001.json" and ".display." not in k]
+    outputs = [k for k in result_keys(s3) if _is_output(k) and not k.startswith("good/")]
+    others = [k for k in result_keys(s3) if k != "good/0001.json" and ".display." not in k and not _is_output(k)]
     if case.outcome == "failed":
         assert case.reason.lower() in outcome["detail"].lower()
         assert_failure_record(s3, stage="ocr", key=case.key, reason=case.reason, book=case.book, page=case.page)
         assert failures == 1
         assert not [k for k in others if not k.startswith("failed/")], "a failed page left a page JSON"
         assert displays == [], "a failed page left an image"
+        assert outputs == [], "a failed page left an output"
         errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
         assert errors and all(getattr(r, "key", None) == case.key for r in errors), "the error log names the key"
     elif case.outcome == "skipped":
         assert case.reason in outcome["detail"]
-        assert others == [] and failures == 0
+        assert others == [] and displays == [] and outputs == [] and failures == 0
     else:
         ref = page_ref_from_key(case.key)
         assert others == [ref.result_key] and failures == 0
@@ -553,11 +556,26 @@ def test_object_case(
         # Browsers cannot show TIFF or BMP: the page JSON names the image they show instead, and it is there.
         shown = document["image"].get("display")
         assert displays == ([shown["key"]] if document["image"]["format"] in ("TIFF", "BMP") else []), displays
+        # The standard outputs of the default setting, each there and valid by its standard.
+        assert sorted(document["outputs"]) == ["alto", "hocr"] and outputs == sorted(document["outputs"].values())
+        assert_valid_alto(
+            s3.get_object(Bucket=RESULTS_BUCKET, Key=document["outputs"]["alto"])["Body"].read(), document
+        )
+        assert_valid_hocr(
+            s3.get_object(Bucket=RESULTS_BUCKET, Key=document["outputs"]["hocr"])["Body"].read(), document
+        )
         if case.check:
             case.check(document)
         else:
             assert set(words(document)) >= GOOD_WORDS
     assert_within_s3_limits(s3)
+
+
+def _is_output(key: str) -> bool:
+    """A standard output (ALTO, hOCR, PDF) of some page, not a failure record."""
+    from lib.keys import OUTPUT_SUFFIXES
+
+    return not key.startswith("failed/") and key.endswith(tuple(OUTPUT_SUFFIXES.values()))
 
 
 # ------------------------------------------------------------------ Tesseract failing, killed, hanging
