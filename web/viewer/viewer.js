@@ -21,8 +21,10 @@ function bookAndPage(canvas) {
 
 async function get(url) {
   await state.configured;  // how to sign depends on config.json, which may still be on its way
-  const signed = state.config.auth === "iam" ? await window.sigv4.headers(url, state.config.region) : {};
-  const response = await fetch(url, { headers: signed });
+  const iam = state.config.auth === "iam";
+  const target = iam ? window.sigv4.canonicalUrl(url) : url;  // send exactly what is signed
+  const signed = iam ? await window.sigv4.headers(target, state.config.region) : {};
+  const response = await fetch(target, { headers: signed });
   const body = await response.json().catch(() => ({}));
   if (!response.ok) throw new Error(body.error || `${response.status} ${response.statusText}`);
   return body;
