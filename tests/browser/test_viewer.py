@@ -78,6 +78,7 @@ def test_search_open_a_hit_and_its_boxes_cover_its_words(site: str, page: Any, s
     expect(page.locator("#position")).to_have_text(f"1 of {len(hits)}")
     width = canvas_width(site, hits[0]["canvas"])
     assert_boxes_cover_the_words(page, hits[0], width)
+    expect(page.locator("#suggestions")).to_be_hidden()  # a search drops the suggestions typing asked for
     shoot(page, shots, "viewer-hits")  # the hit list and the page with its words boxed
 
     page.get_by_role("button", name="Next hit").click()
