@@ -87,9 +87,10 @@ def pick_queries(docs: dict[str, dict[str, Any]]) -> dict[str, str]:
             if not phrase and len(alpha) == len(words) and len(words) >= 5:
                 phrase = " ".join(words[1:4])
     word = counts.most_common(1)[0][0] if counts else "the"
-    # One substituted letter: the shipped fuzziness (AUTO:8,11) allows one edit from 8 letters, 2 from 11.
-    swap = "x" if word[2] != "x" else "y"
-    fuzzy = word[:2] + swap + word[3:]
+    # One substituted letter in a word long enough for the shipped fuzziness (AUTO:8,11: one edit from 8 letters).
+    long = next((w for w, _ in counts.most_common() if len(w) >= 8), word)
+    swap = "x" if long[2] != "x" else "y"
+    fuzzy = long[:2] + swap + long[3:]
     return {"word": word, "phrase": f'"{phrase}"', "fuzzy": fuzzy, "far": _far_pair(word, lines, counts)}
 
 
