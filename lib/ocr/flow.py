@@ -16,14 +16,23 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from lib import results, storage
+from lib import jobs, results, storage
 from lib.events import BadMessage, ObjectEvent
 from lib.failures import clear_failure, record_bad_message, record_failure, record_object_failure
-from lib.keys import InvalidKey, PageRef, is_image_key, output_tag, page_ref_from_key
+from lib.keys import (
+    InvalidKey,
+    PageRef,
+    book_of_file,
+    is_image_key,
+    is_tiff_key,
+    output_tag,
+    page_ref_from_key,
+    split_status_key,
+)
 from lib.observability import logger
 from lib.ocr import outputs
 from lib.ocr.display import DisplayImage
-from lib.ocr.images import ImageRejected, page_image
+from lib.ocr.images import ImageRejected, is_multipage_tiff, page_image
 from lib.ocr.tesseract import OcrFailed, run_tesseract, tesseract_cmd
 from lib.outcome import Outcome, Status, foreign_bucket
 from lib.page_json import build_page_json, parse_tsv
@@ -88,6 +97,9 @@ def _ocr_page(item: ObjectEvent, ref: PageRef, settings: Settings) -> Outcome:
         return _fail(item, ref, settings, str(exc))
     # What we OCR is what GetObject returned, which may be newer than the event.
     version = version.with_etag(obj.etag)
+    if settings.split_queue and is_tiff_key(item.key) and is_multipage_tiff(obj.body):
+        return _hand_to_splitter(item, settings, obj.etag, "a multi-page TIFF is a book")
+    origin = jobs.split_origin(obj.metadata)
     try:
         result = ocr_page(
             obj.body,
@@ -102,6 +114,7 @@ def _ocr_page(item: ObjectEvent, ref: PageRef, settings: Settings) -> Outcome:
                 "event_time": item.event_time,
                 "last_modified": obj.last_modified,
                 "size": obj.size,
+                "split_from": origin,
             },
         )
     except (ImageRejected, OcrFailed) as exc:
@@ -265,6 +278,8 @@ def _remove_page(item: ObjectEvent, ref: PageRef, settings: Settings) -> Outcome
     place, and permanently deleting the latest version makes an older one
     current again: only when no version is current does the page go.
     """
+    if settings.split_queue and is_tiff_key(item.key) and _was_split(item.key, settings):
+        return _hand_to_splitter(item, settings, None, "the TIFF was split as a book")
     existing = storage.head(settings.results_bucket, ref.result_key)
     held = results.held(existing)
     current = storage.head(item.bucket, item.key)
@@ -291,3 +306,21 @@ def _remove_page(item: ObjectEvent, ref: PageRef, settings: Settings) -> Outcome
 
 def _fail(item: ObjectEvent, ref: PageRef, settings: Settings, reason: str) -> Outcome:
     return record_object_failure(item, results_bucket=settings.results_bucket, stage=STAGE, reason=reason, ref=ref)
+
+
+def _was_split(key: str, settings: Settings) -> bool:
+    """True when the splitter split this file (its progress record is there)."""
+    try:
+        return storage.head(settings.results_bucket, split_status_key(key, book_of_file(key))) is not None
+    except InvalidKey:
+        return False
+
+
+def _hand_to_splitter(item: ObjectEvent, settings: Settings, etag: str | None, why: str) -> Outcome:
+    """A book, not a page: the splitter's queue gets the event (its pages come back here one by one)."""
+    event = ObjectEvent(
+        item.bucket, item.key, item.event_name, item.event_time, item.sequencer, etag or item.etag, item.version_id
+    )
+    jobs.send(settings.split_queue, jobs.SplitJob(event))
+    logger.info("handed to the splitter", extra={"key": item.key, "reason": why})
+    return Outcome.skipped(item.key, f"{why}: handed to the splitter")
