@@ -93,9 +93,9 @@ def pipeline(s3: Any, settings: Any, tesseract: str, monkeypatch: pytest.MonkeyP
     queues, arns = {}, {}
     for function in ("splitter", "ocr", "indexer"):
         queues[function] = sqs.create_queue(QueueName=f"{function}-trigger")["QueueUrl"]
-        arns[function] = sqs.get_queue_attributes(QueueUrl=queues[function], AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
+        arns[function] = sqs.get_queue_attributes(QueueUrl=queues[function], AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arns["ocr"])
     s3.put_bucket_notification_configuration(
         Bucket=PAGES_BUCKET,
