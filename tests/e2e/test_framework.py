@@ -45,7 +45,7 @@ def stack_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[
     stack.down()
 
 
-def test_invoke_local_runs_both_functions_on_the_sample_events(stack_env: dict[str, str]) -> None:
+def test_invoke_local_runs_the_functions_on_the_sample_events(stack_env: dict[str, str]) -> None:
     import boto3
 
     s3 = boto3.client("s3", endpoint_url=stack_env["AWS_ENDPOINT_URL"])
@@ -68,6 +68,15 @@ def test_invoke_local_runs_both_functions_on_the_sample_events(stack_env: dict[s
 
     hits = search(client(stack_env["OPENSEARCH_URL"]), stack_env["OPENSEARCH_INDEX"], '"lazy fox"')
     assert hits.total == 1 and hits.pages[0].book == "samples" and len(hits.pages[0].hits) == 4
+
+    # The splitter on its sample event (an SQS message holding S3's notification of samples/book.pdf).
+    book = (ROOT / "samples" / "book.pdf").read_bytes()
+    s3.put_object(Bucket="pagesearch-dev-pages", Key="samples/book.pdf", Body=book)
+    split = returned(sls("invoke", "local", "-f", "splitter", "-p", "events/splitter.json", env=stack_env).stdout)
+    assert split["pages"][0]["status"] == "split" and split["pages"][0]["detail"].startswith("2 pages: 1 images")
+    assert s3.head_object(Bucket="pagesearch-dev-pages", Key="samples/0001.png")["Metadata"]["split-page"] == "1"
+    text = json.loads(s3.get_object(Bucket="pagesearch-dev-results", Key="samples/0002.json")["Body"].read())
+    assert text["ocr"]["engine"] == "pdf-text" and "Call me Ishmael." in text["text"]
 
 
 def package_env(home: Path, **extra: str) -> dict[str, str]:
