@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from bench import outputs
+from bench import split as split_part
 from bench.log import log
 from bench.paths import DEFAULT_RESULTS, ROOT
 from bench.report_search import layout_rows, quality_rows, search_rows
@@ -219,6 +220,7 @@ def rows(opts: Options) -> list[dict[str, str]]:
             f"{h['total_x86_64'] / h['textract']:.4f}",
         )
     outputs.report_rows(add, read_result(opts, "outputs"))
+    split_part.report_rows(add, read_result(opts, "split"))
     return out
 
 

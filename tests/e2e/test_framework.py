@@ -106,6 +106,9 @@ def test_package_offline_gives_linux_artifacts_for_the_lambda_python(tmp_path: P
     assert any(n.startswith("python/pytesseract/") for n in deps) and any(
         n.startswith("python/opensearchpy/") for n in deps
     )
+    # The splitter's PDFium: the Linux library in the wheel, nothing to install in the Tesseract layer.
+    assert any(n.startswith("python/pypdfium2_raw/libpdfium") for n in deps), "PDFium for the splitter"
+    assert "handlers/splitter.py" in code and "lib/split/pdf.py" in code
     assert not any(n.startswith("python/boto3/") for n in deps)
     assert not [n for n in code if "__pycache__" in n], "this machine's bytecode is not Lambda's"
     from scripts.build_python_deps import runtime_python
