@@ -145,3 +145,25 @@ def multipage_tiff(images: list[Path] = PAGES) -> bytes:
     out = io.BytesIO()
     frames[0].save(out, format="TIFF", save_all=True, append_images=frames[1:], compression="group4")
     return out.getvalue()
+
+
+def unmapped_text_pdf() -> bytes:
+    """A page of text in a Type3 font with no Unicode map (as old TeX PDFs have): its characters read as codes 1-4."""
+    glyph = b"0 0 d0 0 0 m 500 0 l 500 700 l 0 700 l f"
+    content = b"BT /F1 24 Tf 72 700 Td <0102030401020304> Tj ET"
+    font = (
+        b"<< /Type /Font /Subtype /Type3 /FontBBox [0 0 500 700] /FontMatrix [0.001 0 0 0.001 0 0] "
+        b"/CharProcs << /g1 6 0 R >> /Encoding << /Type /Encoding /Differences [1 /g1 /g1 /g1 /g1] >> "
+        b"/FirstChar 1 /LastChar 4 /Widths [500 500 500 500] >>"
+    )
+    return handmade_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> "
+            b"/Contents 4 0 R >>",
+            b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+            font,
+            b"<< /Length %d >>\nstream\n" % len(glyph) + glyph + b"\nendstream",
+        ]
+    )

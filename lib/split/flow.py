@@ -195,7 +195,12 @@ def _split_pages(
 def _saved(settings: Settings, status: SplitStatus, item: ObjectEvent) -> bool:
     """Save the progress record; False when another split of the file took over, or the file changed or went."""
     current = storage.head(item.bucket, item.key)
-    if current is None or current.etag != status.source["etag"]:
+    if current is None:
+        # Deleted while it was split: its removal may have run before the pages written since. Tidy them.
+        remove_made_pages(item.key, status.book, settings, None)
+        storage.delete(settings.results_bucket, status.key)
+        return False
+    if current.etag != status.source["etag"]:
         return False
     try:
         records.save(settings.results_bucket, status)

@@ -36,8 +36,14 @@ class PageWriter:
     """Writes the pages of one version of one book file."""
 
     def __init__(self, item: ObjectEvent, version: SourceVersion, book: str, settings: Settings) -> None:
-        self.item, self.version, self.book, self.settings = item, version, book, settings
+        self.item, self.book, self.settings = item, book, settings
         self.etag = version.etag or ""
+        # A text page is ordered against other sources of its page by when it is written, as a page image is
+        # by its own upload event: an older version's split still writing images after this version was
+        # uploaded must not make this version's text pages look older. Versions of the file itself are still
+        # ordered by their sequencer, and the same bytes are recognised by key and ETag.
+        written = storage.now_iso().replace("+00:00", "Z")
+        self.version = SourceVersion(version.key, written, version.sequencer, version.etag)
 
     def write(self, number: int, page_of: Callable[[int], ImagePage | TextPage]) -> dict[str, Any]:
         """Make and write page ``number``; its entry in the progress record."""

@@ -75,8 +75,12 @@ def _box(transform: tuple[float, ...], box: tuple[float, float, float, float], w
         u, v = px - left, py - bottom
         xs.append(x0 + ax * u + bx * v)
         ys.append(y0 + ay * u + by * v)
-    clamp = lambda value, limit: max(0, min(limit, round(value)))  # noqa: E731
-    return [clamp(min(xs), width), clamp(min(ys), height), clamp(max(xs), width), clamp(max(ys), height)]
+    return [_clamp(min(xs), width), _clamp(min(ys), height), _clamp(max(xs), width), _clamp(max(ys), height)]
+
+
+def _clamp(value: float, limit: int) -> int:
+    """A coordinate on the page: glyph boxes may reach past the crop box."""
+    return max(0, min(limit, round(value)))
 
 
 def _chars(textpage: pdfium.PdfTextPage) -> Iterator[tuple[int, str]]:
