@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bench import outputs
+from bench import book_pipeline, outputs
 from bench import split as split_part
 from bench.log import log
 from bench.paths import DEFAULT_RESULTS, ROOT
@@ -221,6 +221,7 @@ def rows(opts: Options) -> list[dict[str, str]]:
         )
     outputs.report_rows(add, read_result(opts, "outputs"))
     split_part.report_rows(add, read_result(opts, "split"))
+    book_pipeline.report_rows(add, read_result(opts, "book_pipeline"))
     return out
 
 
