@@ -1,7 +1,7 @@
 """`python -m bench [PART ...] [--quick] [--out DIR]`: run the benchmarks, write results and the chart.
 
 Parts, in the order a full run takes them (about 25 minutes on 2 cores):
-ocr, memory, threads, tesseractjs, indexing, search, quality, coldstart, pipeline, cost, outputs.
+ocr, memory, threads, tesseractjs, indexing, search, quality, coldstart, pipeline, cost, outputs, split, book.
 ``cost`` reads the other parts' results when present; ``chart`` only redraws
 bench/summary.png and the summary from the results already written.
 """
@@ -35,6 +35,8 @@ PARTS = {
     "pipeline": "bench.pipeline",
     "cost": "bench.cost",
     "outputs": "bench.outputs",
+    "split": "bench.split",
+    "book": "bench.book_pipeline",
 }
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bench import outputs
+from bench import book_pipeline, outputs
+from bench import split as split_part
 from bench.log import log
 from bench.paths import DEFAULT_RESULTS, ROOT
 from bench.report_search import layout_rows, quality_rows, search_rows
@@ -219,6 +220,8 @@ def rows(opts: Options) -> list[dict[str, str]]:
             f"{h['total_x86_64'] / h['textract']:.4f}",
         )
     outputs.report_rows(add, read_result(opts, "outputs"))
+    split_part.report_rows(add, read_result(opts, "split"))
+    book_pipeline.report_rows(add, read_result(opts, "book_pipeline"))
     return out
 
 

@@ -37,11 +37,15 @@ def record_failure(
     book: str | None = None,
     page: str | None = None,
     event: dict[str, Any] | None = None,
+    name: str | None = None,
 ) -> str:
-    """Write the failure record, log it with key, book and page, count it; returns its key."""
+    """Write the failure record, log it with key, book and page, count it; returns its key.
+
+    ``name`` is what the record is filed under when not the source key (one record per page of a book file).
+    """
     now = dt.datetime.now(dt.UTC)
     if source_bucket:
-        key = failure_key(source_key)
+        key = failure_key(name or source_key)
     else:
         key = failure_key(f"{source_key} {now:%Y%m%dT%H%M%S.%f} {uuid.uuid4().hex[:8]}")
     record = {
@@ -75,10 +79,17 @@ def record_bad_message(item: BadMessage, *, results_bucket: str, stage: str) -> 
 
 
 def record_object_failure(
-    item: ObjectEvent, *, results_bucket: str, stage: str, reason: str, ref: PageRef | None = None
+    item: ObjectEvent,
+    *,
+    results_bucket: str,
+    stage: str,
+    reason: str,
+    ref: PageRef | None = None,
+    name: str | None = None,
 ) -> Outcome:
-    """An object that can never be processed: its failure record, and the outcome to report."""
+    """An object (or, with ``name``, one page of it) that can never be processed: its record, and the outcome."""
     record_failure(
+        name=name,
         results_bucket=results_bucket,
         stage=stage,
         source_bucket=item.bucket,

@@ -19,6 +19,15 @@ from typing import Any
 # each function; the same file configures AWS and the local stack.
 NOTIFICATIONS: dict[str, Any] = json.loads((Path(__file__).with_name("notifications.json")).read_text())
 IMAGE_SUFFIXES: tuple[str, ...] = tuple(NOTIFICATIONS["pages"]["suffixes"])
+# Whole books in one file, split into pages by the splitter (lib.split); multi-page TIFFs reach it through the
+# OCR function, which keeps the TIFF suffixes.
+BOOK_SUFFIXES: tuple[str, ...] = tuple(NOTIFICATIONS["books"]["suffixes"])
+TIFF_SUFFIXES = (".tif", ".tiff")
+# Where a split's progress record goes, beside the book's pages in the results bucket (lib.split.status).
+SPLIT_DIR = "_split"
+SPLIT_STATUS_SUFFIX = ".status"
+# The least number of digits of a page split from a book file: BOOK/0001 ... BOOK/9999, BOOK/10000 ...
+PAGE_DIGITS = 4
 RESULT_SUFFIX: str = NOTIFICATIONS["results"]["suffixes"][0]
 FAILURE_PREFIX = "failed/"
 FAILURE_SUFFIX = ".failure"
@@ -136,3 +145,50 @@ def failure_key(source_key: str) -> str:
         digest = hashlib.sha256(source_key.encode()).hexdigest()[:32]
         key = f"{FAILURE_PREFIX}long-keys/{digest}{FAILURE_SUFFIX}"
     return key
+
+
+def is_book_key(key: str) -> bool:
+    """A key the splitter takes as a whole book (a PDF)."""
+    return key.lower().endswith(BOOK_SUFFIXES)
+
+
+def is_tiff_key(key: str) -> bool:
+    return key.lower().endswith(TIFF_SUFFIXES)
+
+
+def book_of_file(key: str) -> str:
+    """The book a whole-book file makes: ``BOOK/anything.pdf`` -> BOOK, ``BOOK.pdf`` -> BOOK.
+
+    Raises InvalidKey when that leaves no name, names the reserved book
+    ``failed``, or gives page keys past S3's limit.
+    """
+    book, sep, name = key.rpartition("/")
+    if not sep:
+        book = name.rpartition(".")[0] if "." in name else name
+    if not book.strip("/"):
+        raise InvalidKey(f"key {key!r} names no book: upload BOOK.pdf or BOOK/FILE.pdf")
+    if book == FAILURE_PREFIX.rstrip("/") or book.startswith(FAILURE_PREFIX):
+        raise InvalidKey(f"key {key!r}: the book name 'failed' is reserved for failure records")
+    longest = book_page(book, 10**PAGE_DIGITS).result_key
+    if len(longest.encode()) > MAX_KEY_BYTES - 64:
+        raise InvalidKey(f"key {key!r}: its book name is too long for the keys of its pages")
+    return book
+
+
+def book_page(book: str, number: int) -> PageRef:
+    """Page ``number`` (1-based) of a book split from one file: ``0001``, at least PAGE_DIGITS digits."""
+    return PageRef(book=book, page=f"{number:0{PAGE_DIGITS}d}")
+
+
+def split_status_key(source_key: str, book: str) -> str:
+    """Where the split of ``source_key`` records its progress (results bucket); never ends in ``.json``."""
+    name = source_key.rpartition("/")[2]
+    key = f"{book}/{SPLIT_DIR}/{name}{SPLIT_STATUS_SUFFIX}"
+    if len(key.encode()) > MAX_KEY_BYTES:
+        key = f"{book}/{SPLIT_DIR}/{hashlib.sha256(source_key.encode()).hexdigest()[:32]}{SPLIT_STATUS_SUFFIX}"
+    return key
+
+
+def page_failure_name(source_key: str, page: str) -> str:
+    """The name a failure record of one page of a book file is filed under (each page its own record)."""
+    return f"{source_key}#page={page}"

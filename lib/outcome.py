@@ -29,6 +29,7 @@ class Status(StrEnum):
     SKIPPED = "skipped"  # nothing to do: duplicate, stale, gone, not ours
     FAILED = "failed"  # can never succeed: a failure record says why
     DELETED = "deleted"  # the page's output was removed
+    SPLIT = "split"  # a book file's pages were written (lib.split), perhaps continuing in another invocation
 
 
 @dataclass(frozen=True)

@@ -62,11 +62,26 @@ def parse_tsv(tsv: str) -> list[dict[str, Any]]:
         word = {"text": text, "bbox": [left, top, left + width, top + height], "conf": round(conf, 2)}
         block, par, line = int(cells[2]), int(cells[3]), int(cells[4])
         blocks.setdefault(block, {}).setdefault(par, {}).setdefault(line, []).append(word)
+    return assemble_blocks(
+        [
+            [[words for _, words in sorted(lines.items())] for _, lines in sorted(paras.items())]
+            for _, paras in sorted(blocks.items())
+        ]
+    )
+
+
+def assemble_blocks(blocks: list[list[list[list[dict[str, Any]]]]]) -> list[dict[str, Any]]:
+    """The page's blocks from words grouped as blocks -> paragraphs -> lines -> words (none of them empty).
+
+    Every container's box is the union of what it holds; a line's text and
+    confidence come from its words. Shared by Tesseract's TSV and a PDF's own
+    text layer (lib.split.textlayer), so both make the same page model.
+    """
     result = []
-    for _, paragraphs in sorted(blocks.items()):
+    for paragraphs in blocks:
         paras = []
-        for _, lines in sorted(paragraphs.items()):
-            line_docs = [_line(words) for _, words in sorted(lines.items())]
+        for lines in paragraphs:
+            line_docs = [_line(words) for words in lines]
             paras.append({"bbox": _union(line["bbox"] for line in line_docs), "lines": line_docs})
         result.append({"bbox": _union(p["bbox"] for p in paras), "paragraphs": paras})
     return result

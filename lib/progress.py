@@ -8,6 +8,7 @@ local stack and AWS.
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from typing import Any
 
@@ -15,7 +16,7 @@ from lib import storage
 from lib.failures import read_failure
 from lib.index.documents import page_id
 from lib.index.store import get_page_record
-from lib.keys import InvalidKey, page_ref_from_key
+from lib.keys import InvalidKey, PageRef, book_of_file, page_ref_from_key, page_ref_from_result_key, split_status_key
 from lib.versions import SourceVersion
 
 
@@ -42,11 +43,38 @@ def page_state(results_bucket: str, client: Any, alias: str, key: str, etag: str
     held = SourceVersion.from_metadata(result.metadata) if result else None
     if result is None or held is None or held.etag != etag:
         return None
-    if _failed(results_bucket, ref.result_key, result.etag):
+    return _indexed(results_bucket, client, alias, ref, result.etag)
+
+
+def _indexed(results_bucket: str, client: Any, alias: str, ref: PageRef, result_etag: str) -> PageState | None:
+    """INDEXED when the index holds the page JSON with ``result_etag``, FAILED when indexing it failed."""
+    if _failed(results_bucket, ref.result_key, result_etag):
         return PageState.FAILED
     try:
         record = get_page_record(client, alias, page_id(ref.book, ref.page))
     except Exception:  # the index not reachable yet, or not created: still in flight
         return None
     indexed = SourceVersion.from_index(record)
-    return PageState.INDEXED if indexed and indexed.etag == result.etag else None
+    return PageState.INDEXED if indexed and indexed.etag == result_etag else None
+
+
+def split_progress(results_bucket: str, key: str, etag: str) -> dict[str, Any] | None:
+    """The progress record of the split of the book file ``key`` with ``etag`` (lib.split.status), or None yet."""
+    try:
+        body = storage.get(results_bucket, split_status_key(key, book_of_file(key)), max_bytes=64 * 1024**2).body
+    except (storage.ObjectMissing, InvalidKey):
+        return None
+    record = json.loads(body)
+    return record if (record.get("source") or {}).get("etag") == etag else None
+
+
+def split_page_state(results_bucket: str, client: Any, alias: str, entry: dict[str, Any]) -> PageState | None:
+    """Where one page of a split book is (``entry``: its line in the progress record)."""
+    kind = entry.get("kind")
+    if kind == "failed":
+        return PageState.FAILED
+    if kind == "image":
+        return page_state(results_bucket, client, alias, entry["key"], entry["etag"])
+    if kind == "text":
+        return _indexed(results_bucket, client, alias, page_ref_from_result_key(entry["key"]), entry["etag"])
+    return PageState.INDEXED  # superseded: a newer source holds the page, and is indexed in its own right

@@ -84,6 +84,19 @@ class Settings:
     public_base_url: str
     # iam or public (serverless.yml's searchAuth): the viewer signs its requests when iam.
     search_auth: str
+    # Whole books (lib.split, docs/books.md). The splitter's queue, its URL or its name: where the OCR function
+    # hands a multi-page TIFF and where a split that runs out of time continues (none: a split finishes in one
+    # invocation, and the OCR function OCRs a multi-page TIFF's first frame, as before books were split).
+    split_queue: str = ""
+    # A file with more pages, or more bytes, is refused as a whole with a failure record.
+    max_book_pages: int = 10_000
+    max_book_bytes: int = 2 * 1024**3
+    # The resolution pages are rendered at when they are not one embedded scan, and text pages' boxes are in.
+    split_dpi: int = 300
+    # At most this many pages per invocation, and none begun with less than split_reserve_seconds left:
+    # the rest continues in a further invocation (a message on the split queue).
+    split_chunk_pages: int = 2_000
+    split_reserve_seconds: int = 60
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -108,4 +121,11 @@ class Settings:
             opensearch_timeout=_int("OPENSEARCH_TIMEOUT", 20),
             public_base_url=os.environ.get("PUBLIC_BASE_URL", "").strip().rstrip("/"),
             search_auth=os.environ.get("SEARCH_AUTH", "public") or "public",
+            # The URL when given (the local stack exports it), else the name serverless.yml sets.
+            split_queue=(os.environ.get("SPLIT_QUEUE_URL") or os.environ.get("SPLIT_QUEUE_NAME") or "").strip(),
+            max_book_pages=_int("MAX_BOOK_PAGES", 10_000),
+            max_book_bytes=_int("MAX_BOOK_BYTES", 2 * 1024**3),
+            split_dpi=_int("SPLIT_DPI", 300),
+            split_chunk_pages=_int("SPLIT_CHUNK_PAGES", 2_000),
+            split_reserve_seconds=_int("SPLIT_RESERVE_SECONDS", 60),
         )

@@ -120,6 +120,30 @@ def get(bucket: str, key: str, *, max_bytes: int, version_id: str | None = None)
     return _stored(key, response, response["Body"].read())
 
 
+def download(bucket: str, key: str, path: str, *, max_bytes: int, version_id: str | None = None) -> StoredObject:
+    """Stream the object (that version, when given) into the file ``path``: a whole book need not fit in memory.
+
+    ObjectMissing if it is gone, ObjectTooLarge past ``max_bytes`` (checked before any byte is read).
+    """
+    kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
+    if version_id and version_id != "null":
+        kwargs["VersionId"] = version_id
+    try:
+        response = s3_client().get_object(**kwargs)
+    except ClientError as exc:
+        if _code(exc) in _MISSING:
+            raise ObjectMissing(f"s3://{bucket}/{key} does not exist") from None
+        raise
+    length = int(response.get("ContentLength") or 0)
+    if length > max_bytes:
+        response["Body"].close()
+        raise ObjectTooLarge(f"s3://{bucket}/{key} is {length} bytes, over the limit of {max_bytes}")
+    with open(path, "wb") as out:
+        for chunk in response["Body"].iter_chunks(chunk_size=1024 * 1024):
+            out.write(chunk)
+    return _stored(key, response)
+
+
 def put_json(
     bucket: str,
     key: str,
@@ -153,11 +177,15 @@ def put_json(
     return str(response.get("ETag", "")).strip('"')
 
 
-def put_file(bucket: str, key: str, body: Any, *, content_type: str | None = None) -> str:
+def put_file(
+    bucket: str, key: str, body: Any, *, content_type: str | None = None, metadata: dict[str, str | None] | None = None
+) -> str:
     """Upload bytes or a binary file object as they are; returns the new ETag."""
     kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key, "Body": body}
     if content_type:
         kwargs["ContentType"] = content_type
+    if metadata:
+        kwargs["Metadata"] = encode_metadata(metadata)
     return str(s3_client().put_object(**kwargs).get("ETag", "")).strip('"')
 
 

@@ -49,7 +49,7 @@ def keys_of(event: Any) -> list[str]:
 def drain(sqs: Any, queues: dict[str, str], workers: int, once: bool = False, retry_delay: int = 60) -> int:
     """Poll until stopped (or, with ``once``, until the queues are empty); returns messages handled.
 
-    ``queues`` maps a function name (``ocr``, ``indexer``) to its queue's URL. A
+    ``queues`` maps a function name (``ocr``, ``indexer``, ``splitter``) to its queue's URL. A
     message whose handler raised is received again after ``retry_delay`` seconds.
     """
     handled = 0
@@ -57,7 +57,7 @@ def drain(sqs: Any, queues: dict[str, str], workers: int, once: bool = False, re
     def run(function: str, url: str, message: dict[str, Any]) -> None:
         event: Any = None
         try:
-            event = from_queue(function, message["Body"])
+            event = from_queue(function, message["Body"], message.get("MessageId", ""))
             invoke(function, event, request_id=message["MessageId"], stage="dev")
         except Exception:
             # The message stays queued and is received again (then dead-lettered): say which pages it holds.
@@ -95,7 +95,11 @@ def main() -> None:
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     signal.signal(signal.SIGTERM, lambda *_: _stop.set())
     sqs = boto3.client("sqs")
-    queues = {"ocr": os.environ["PAGESEARCH_OCR_QUEUE"], "indexer": os.environ["PAGESEARCH_INDEX_QUEUE"]}
+    queues = {
+        "ocr": os.environ["PAGESEARCH_OCR_QUEUE"],
+        "indexer": os.environ["PAGESEARCH_INDEX_QUEUE"],
+        "splitter": os.environ["PAGESEARCH_SPLIT_QUEUE"],
+    }
     workers = int(os.environ.get("PAGESEARCH_WORKERS") or os.cpu_count() or 2)
     drain(sqs, queues, workers, retry_delay=int(os.environ.get("PAGESEARCH_RETRY_DELAY") or 60))
 

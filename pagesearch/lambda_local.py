@@ -24,7 +24,12 @@ from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlencode
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's account
-FUNCTIONS = {"ocr": "handlers.ocr", "indexer": "handlers.indexer", "search": "handlers.search"}
+FUNCTIONS = {
+    "ocr": "handlers.ocr",
+    "indexer": "handlers.indexer",
+    "search": "handlers.search",
+    "splitter": "handlers.splitter",
+}
 # Characters a path keeps as they are; everything else is percent-encoded (RFC 3986 pchar, and "%" for paths
 # already encoded).
 _PATH_SAFE = "/%:@!$&'()*+,;=-._~"
@@ -125,13 +130,37 @@ def sns_event(*records: dict[str, Any], message: str | None = None) -> dict[str,
     return sns_notification(message if message is not None else json.dumps({"Records": list(records)}))
 
 
-def from_queue(function: str, body: str) -> dict[str, Any]:
+def sqs_event(body: str, *, message_id: str = "", queue_arn: str = "") -> dict[str, Any]:
+    """The SQS-triggered Lambda event for one message (the splitter's trigger: batch size 1)."""
+    queue_arn = queue_arn or f"arn:aws:sqs:{REGION}:{ACCOUNT}:pagesearch-local-split"
+    sent = str(int(time.time() * 1000))
+    return {
+        "Records": [
+            {
+                "messageId": message_id or str(uuid.uuid4()),
+                "receiptHandle": "local",
+                "body": body,
+                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": sent, "SenderId": "LOCAL"},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": REGION,
+            }
+        ]
+    }
+
+
+def from_queue(function: str, body: str, message_id: str = "") -> dict[str, Any]:
     """The Lambda event for a message the local stack's queue of ``function`` received.
 
     The OCR queue is subscribed to the topic, so its messages are SNS
     notifications (moto's S3 event untouched inside); the indexer's queue
-    receives the results bucket's S3 events as they are.
+    receives the results bucket's S3 events as they are; the splitter is
+    SQS-triggered on AWS too, so its message arrives as an SQS event.
     """
+    if function == "splitter":
+        return sqs_event(body, message_id=message_id)
     payload = json.loads(body)
     if function == "ocr":
         return sns_notification(

@@ -2,8 +2,9 @@
 
 It is wired the way serverless.yml wires AWS: pages bucket -> topic (image
 suffixes, ObjectCreated and ObjectRemoved) -> an SQS subscription standing in
-for the OCR function's SNS trigger; results bucket -> a queue standing in for
-the indexer's S3 trigger. The dispatcher (``pagesearch.dispatcher``) drains
+for the OCR function's SNS trigger; pages bucket (``.pdf``) -> the split
+queue, the splitter's SQS trigger on AWS too; results bucket -> a queue
+standing in for the indexer's S3 trigger. The dispatcher (``pagesearch.dispatcher``) drains
 both queues and calls the handlers with the events Lambda would deliver.
 Nothing persists: ``up`` rebuilds everything.
 """
@@ -63,6 +64,8 @@ class Stack:
     index_queue: str = ""
     ocr_dead_letters: str = ""
     index_dead_letters: str = ""
+    split_queue: str = ""
+    split_dead_letters: str = ""
     pids: dict[str, int] = field(default_factory=dict)
 
     def env(self) -> dict[str, str]:
@@ -78,6 +81,7 @@ class Stack:
             "RESULTS_BUCKET": self.results_bucket,
             "OPENSEARCH_URL": self.opensearch_url,
             "OPENSEARCH_INDEX": self.opensearch_index,
+            "SPLIT_QUEUE_URL": self.split_queue,
             **({"TESSERACT_CMD": tesseract} if tesseract else {}),
         }
 
@@ -86,6 +90,7 @@ class Stack:
         return [
             FailedQueue(self.ocr_dead_letters, "ocr", self.ocr_queue),
             FailedQueue(self.index_dead_letters, "indexer", self.index_queue),
+            *([FailedQueue(self.split_dead_letters, "splitter", self.split_queue)] if self.split_queue else []),
         ]
 
     def save(self) -> None:
@@ -132,29 +137,36 @@ def _queue(sqs: Any, name: str) -> tuple[str, str, str]:
     return url, arn, dlq_url
 
 
-def notification_configuration(bucket_role: str, target_arn: str) -> dict[str, Any]:
+def notification_configuration(
+    bucket_role: str, target_arn: str, others: dict[str, str] | None = None
+) -> dict[str, Any]:
     """The notification configuration of the ``pages`` or ``results`` bucket, from lib/notifications.json.
 
     One configuration per suffix (lower and upper case) and event, as
     resources/buckets.js declares them on AWS; the pages bucket notifies a
-    topic, the results bucket a queue standing in for the indexer's trigger.
+    topic (and, for book files, the split queue), the results bucket a queue
+    standing in for the indexer's trigger. ``others`` maps the other entries
+    wired to this bucket (``books``) to their target's ARN; entries not given
+    are left out (tests that wire only the page path).
     """
-    wiring = NOTIFICATIONS[bucket_role]
-    cases = (str.lower, str.upper) if wiring["upper_case_too"] else (str.lower,)
-    suffixes = sorted({case(suffix) for suffix in wiring["suffixes"] for case in cases})
-    topic = wiring["via"] == "topic"
-    kind, arn_name = ("TopicConfigurations", "TopicArn") if topic else ("QueueConfigurations", "QueueArn")
-    return {
-        kind: [
+    configuration: dict[str, list[dict[str, Any]]] = {}
+    targets = {bucket_role: target_arn, **(others or {})}
+    for entry, arn in targets.items():
+        wiring = NOTIFICATIONS[entry]
+        cases = (str.lower, str.upper) if wiring["upper_case_too"] else (str.lower,)
+        suffixes = sorted({case(suffix) for suffix in wiring["suffixes"] for case in cases})
+        topic = wiring["via"] == "topic"
+        kind, arn_name = ("TopicConfigurations", "TopicArn") if topic else ("QueueConfigurations", "QueueArn")
+        configuration.setdefault(kind, []).extend(
             {
-                arn_name: target_arn,
+                arn_name: arn,
                 "Events": [event],
                 "Filter": {"Key": {"FilterRules": [{"Name": "suffix", "Value": suffix}]}},
             }
             for suffix in suffixes
             for event in wiring["events"]
-        ]
-    }
+        )
+    return configuration
 
 
 def provision(stack: Stack) -> None:
@@ -167,9 +179,11 @@ def provision(stack: Stack) -> None:
     stack.topic_arn = sns.create_topic(Name="pagesearch-dev-pages")["TopicArn"]
     stack.ocr_queue, ocr_arn, stack.ocr_dead_letters = _queue(sqs, "pagesearch-ocr")
     stack.index_queue, index_arn, stack.index_dead_letters = _queue(sqs, "pagesearch-indexer")
+    stack.split_queue, split_arn, stack.split_dead_letters = _queue(sqs, "pagesearch-split")
     sns.subscribe(TopicArn=stack.topic_arn, Protocol="sqs", Endpoint=ocr_arn)
     s3.put_bucket_notification_configuration(
-        Bucket=stack.pages_bucket, NotificationConfiguration=notification_configuration("pages", stack.topic_arn)
+        Bucket=stack.pages_bucket,
+        NotificationConfiguration=notification_configuration("pages", stack.topic_arn, {"books": split_arn}),
     )
     s3.put_bucket_notification_configuration(
         Bucket=stack.results_bucket, NotificationConfiguration=notification_configuration("results", index_arn)
@@ -183,6 +197,7 @@ def start_dispatcher(stack: Stack) -> int:
         "PAGESEARCH_RETRY_DELAY": os.environ.get("PAGESEARCH_RETRY_DELAY") or str(RETRY_DELAY),
         "PAGESEARCH_OCR_QUEUE": stack.ocr_queue,
         "PAGESEARCH_INDEX_QUEUE": stack.index_queue,
+        "PAGESEARCH_SPLIT_QUEUE": stack.split_queue,
         "POWERTOOLS_METRICS_NAMESPACE": "PageSearchLocal",
     }
     proc = servers.spawn([sys.executable, "-m", "pagesearch.dispatcher"], _logs() / "dispatcher.log", env=env)

@@ -77,6 +77,10 @@ module.exports = async ({ resolveVariable }) => {
   const policy = retain ? 'Retain' : 'Delete';
   const topicConfigurations = suffixes('pages').flatMap((suffix) =>
     wiring.pages.events.map((event) => ({ Event: event, Topic: { Ref: 'PagesTopic' }, Filter: suffixFilter(suffix) })));
+  // Book files (.pdf) go to the split queue, the splitter's trigger.
+  const queueConfigurations = suffixes('books').flatMap((suffix) => wiring.books.events.map((event) => ({
+    Event: event, Queue: { 'Fn::GetAtt': ['SplitQueue', 'Arn'] }, Filter: suffixFilter(suffix),
+  })));
   const lambdaConfigurations = suffixes('results').flatMap((suffix) => wiring.results.events.map((event) => ({
     Event: event, Function: { 'Fn::GetAtt': ['IndexerLambdaFunction', 'Arn'] }, Filter: suffixFilter(suffix),
   })));
@@ -92,8 +96,11 @@ module.exports = async ({ resolveVariable }) => {
   return {
     Resources: {
       PagesBucket: {
-        ...bucket(pages, policy, { ...logsTo('pages/'), NotificationConfiguration: { TopicConfigurations: topicConfigurations } }),
-        DependsOn: ['PagesTopicPolicy', 'AccessLogsBucketPolicy'],
+        ...bucket(pages, policy, {
+          ...logsTo('pages/'),
+          NotificationConfiguration: { TopicConfigurations: topicConfigurations, QueueConfigurations: queueConfigurations },
+        }),
+        DependsOn: ['PagesTopicPolicy', 'SplitQueuePolicy', 'AccessLogsBucketPolicy'],
       },
       PagesBucketPolicy: tlsOnly('PagesBucket'),
       ResultsBucket: {

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PARTS = ["ocr", "memory", "indexing", "search", "quality", "coldstart", "cost", "outputs"]
+PARTS = ["ocr", "memory", "indexing", "search", "quality", "coldstart", "cost", "outputs", "split"]
 EXPECTED = {
     "ocr_overhead": {
         "ratio",
@@ -46,6 +46,7 @@ EXPECTED = {
         "target",
         "per_page",
     },
+    "split": {"pages", "pages_per_s", "ratio_ours_to_bare", "target_ratio", "met", "function_on_moto"},
     "cost": {
         "prices",
         "measured",
@@ -100,6 +101,7 @@ def test_quick_bench_writes_every_result(tmp_path: Path) -> None:
     outputs = results["outputs"]
     assert outputs["tesseract_starts"]["exactly_one_per_page"] is True  # the PDF comes from the page's one run
     assert {"alto", "hocr", "pdf", "page_json"} == outputs["storage_bytes"].keys()
+    assert results["split"]["function_on_moto"]["outcome"].startswith(f"{results['split']['pages']} pages")
 
     summary = json.loads((out / "summary.json").read_text())
     assert summary["rows"], "the summary table is empty"

@@ -16,31 +16,33 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from lib import storage
+from lib import jobs, results, storage
 from lib.events import BadMessage, ObjectEvent
 from lib.failures import clear_failure, record_bad_message, record_failure, record_object_failure
-from lib.keys import InvalidKey, PageRef, is_image_key, output_tag, page_ref_from_key
+from lib.keys import (
+    InvalidKey,
+    PageRef,
+    book_of_file,
+    is_image_key,
+    is_tiff_key,
+    output_tag,
+    page_ref_from_key,
+    split_status_key,
+)
 from lib.observability import logger
 from lib.ocr import outputs
 from lib.ocr.display import DisplayImage
-from lib.ocr.images import ImageRejected, page_image
+from lib.ocr.images import ImageRejected, is_multipage_tiff, page_image
 from lib.ocr.tesseract import OcrFailed, run_tesseract, tesseract_cmd
 from lib.outcome import Outcome, Status, foreign_bucket
 from lib.page_json import build_page_json, parse_tsv
+from lib.results import DISPLAY_METADATA
 from lib.settings import Settings
 from lib.versions import SourceVersion
 
 STAGE = "ocr"
-_WRITE_ATTEMPTS = 4
 # Metadata entry of a page JSON announced to the indexer again for the same bytes: the time.
 REANNOUNCED_METADATA = "pagesearch-reannounced"
-# Metadata entry of a page JSON naming its browser image (lib.ocr.display), removed with it.
-DISPLAY_METADATA = "display-key"
-
-
-def _held(existing: storage.StoredObject | None) -> SourceVersion | None:
-    """The source version a stored page JSON was made from."""
-    return SourceVersion.from_metadata(existing.metadata) if existing else None
 
 
 def process_message(item: ObjectEvent | BadMessage, settings: Settings) -> Outcome:
@@ -78,10 +80,10 @@ def _ocr_page(item: ObjectEvent, ref: PageRef, settings: Settings) -> Outcome:
     started = time.perf_counter()
     version = SourceVersion.of(item.key, item.event_time, item.sequencer, item.etag)
     existing = storage.head(settings.results_bucket, ref.result_key)
-    held = _held(existing)
+    held = results.held(existing)
     if held is not None and version.same_content(held) and existing is not None:
         return _same_bytes_again(item, ref, settings, version, held, existing)
-    skip = _skip_reason(version, existing)
+    skip = results.skip_reason(version, existing)
     if skip:
         logger.info("page skipped", extra={"key": item.key, "book": ref.book, "page": ref.page, "reason": skip})
         return Outcome.skipped(item.key, skip, ref)
@@ -95,6 +97,9 @@ def _ocr_page(item: ObjectEvent, ref: PageRef, settings: Settings) -> Outcome:
         return _fail(item, ref, settings, str(exc))
     # What we OCR is what GetObject returned, which may be newer than the event.
     version = version.with_etag(obj.etag)
+    if settings.split_queue and is_tiff_key(item.key) and is_multipage_tiff(obj.body):
+        return _hand_to_splitter(item, settings, obj.etag, "a multi-page TIFF is a book")
+    origin = jobs.split_origin(obj.metadata)
     try:
         result = ocr_page(
             obj.body,
@@ -109,6 +114,7 @@ def _ocr_page(item: ObjectEvent, ref: PageRef, settings: Settings) -> Outcome:
                 "event_time": item.event_time,
                 "last_modified": obj.last_modified,
                 "size": obj.size,
+                "split_from": origin,
             },
         )
     except (ImageRejected, OcrFailed) as exc:
@@ -121,20 +127,20 @@ def _ocr_page(item: ObjectEvent, ref: PageRef, settings: Settings) -> Outcome:
     outputs.write(settings.results_bucket, result.outputs)
     made = [o.key for o in result.outputs]
     extra = {DISPLAY_METADATA: shown, **outputs.metadata(result.outputs, result.output_tag)}
-    won = _write_if_newest(settings.results_bucket, ref.result_key, document, version, existing, extra)
+    won = results.write_if_newest(settings.results_bucket, ref.result_key, document, version, existing, extra)
     if won is None:
         # Whatever the winner's page JSON names stays: a duplicate delivery made the very same keys.
         current = storage.head(settings.results_bucket, ref.result_key)
         if not current or current.metadata.get(DISPLAY_METADATA) != shown:
             _drop(settings, shown)
-        outputs.drop(settings.results_bucket, made, keep=outputs.keys_named(ref, current))
+        results.drop(settings.results_bucket, made, keep=results.output_keys(ref, current))
         return Outcome.skipped(item.key, "a newer version was written meanwhile", ref)
     written, replaced = won
     if storage.head(item.bucket, item.key) is None:
         return _undo_for_a_deleted_source(item, ref, settings, written)
     if replaced is not None and replaced.metadata.get(DISPLAY_METADATA) != shown:
         _drop(settings, replaced.metadata.get(DISPLAY_METADATA))  # the previous version's image
-    outputs.drop(settings.results_bucket, outputs.keys_named(ref, replaced), keep=made)  # the previous version's
+    results.drop(settings.results_bucket, results.output_keys(ref, replaced), keep=made)  # the previous version's
     clear_failure(settings.results_bucket, item.key)
     outcome = Outcome.done(item.key, Status.OCR, ref, document["stats"], started)
     logger.info("page OCR'd", extra=outcome.as_dict())
@@ -210,53 +216,9 @@ def ocr_page(data: bytes, ref: PageRef, settings: Settings, *, source: dict[str,
     return OcrPage(document, image.display, made, tag)
 
 
-def _skip_reason(version: SourceVersion, existing: storage.StoredObject | None) -> str | None:
-    current = _held(existing)
-    if current is None:
-        return None
-    if version.same_content(current):
-        return "duplicate delivery: this version is already OCR'd"
-    if version.older_than(current):
-        return f"stale event: the page already holds a newer source ({current.key})"
-    return None
-
-
 def _drop(settings: Settings, display_key: str | None) -> None:
     if display_key:
         storage.delete(settings.results_bucket, display_key)
-
-
-def _write_if_newest(
-    bucket: str,
-    key: str,
-    document: dict[str, Any],
-    version: SourceVersion,
-    existing: storage.StoredObject | None,
-    extra: dict[str, str | None] | None = None,
-) -> tuple[str, storage.StoredObject | None] | None:
-    """Conditional write: only over the version we compared against; re-compare on a lost race.
-
-    ``extra`` is metadata besides the version: what else the page JSON names.
-    Returns the page JSON's new ETag and the page JSON it replaced (what
-    was there when the write succeeded, perhaps not what was first read), or
-    None when a newer source won the race.
-    """
-    for _ in range(_WRITE_ATTEMPTS):
-        try:
-            etag = storage.put_json(
-                bucket,
-                key,
-                document,
-                metadata={**version.to_metadata(), **(extra or {})},
-                if_match=existing.etag if existing else None,
-                if_absent=existing is None,
-            )
-            return etag, existing
-        except storage.WriteConflict:
-            existing = storage.head(bucket, key)
-            if _skip_reason(version, existing):
-                return None
-    raise storage.WriteConflict(f"s3://{bucket}/{key}: gave up after {_WRITE_ATTEMPTS} conflicting writes")
 
 
 def _same_bytes_again(
@@ -303,7 +265,7 @@ def _undo_for_a_deleted_source(item: ObjectEvent, ref: PageRef, settings: Settin
     if page_json is not None and page_json.etag == written:
         storage.delete(settings.results_bucket, ref.result_key)
         _drop(settings, page_json.metadata.get(DISPLAY_METADATA))
-        outputs.drop(settings.results_bucket, outputs.keys_named(ref, page_json))
+        results.drop(settings.results_bucket, results.output_keys(ref, page_json))
     clear_failure(settings.results_bucket, item.key)
     logger.info("image deleted during OCR: page JSON removed", extra={"key": item.key, "book": ref.book})
     return Outcome.skipped(item.key, "the image was deleted while it was OCR'd: its page JSON was removed", ref)
@@ -316,8 +278,10 @@ def _remove_page(item: ObjectEvent, ref: PageRef, settings: Settings) -> Outcome
     place, and permanently deleting the latest version makes an older one
     current again: only when no version is current does the page go.
     """
+    if settings.split_queue and is_tiff_key(item.key) and _was_split(item.key, settings):
+        return _hand_to_splitter(item, settings, None, "the TIFF was split as a book")
     existing = storage.head(settings.results_bucket, ref.result_key)
-    held = _held(existing)
+    held = results.held(existing)
     current = storage.head(item.bucket, item.key)
     if current is not None:
         if held is not None and held.names(item.key) and held.etag == current.etag:
@@ -335,10 +299,28 @@ def _remove_page(item: ObjectEvent, ref: PageRef, settings: Settings) -> Outcome
         return Outcome.skipped(item.key, "page JSON belongs to a newer source", ref)
     storage.delete(settings.results_bucket, ref.result_key)
     _drop(settings, existing.metadata.get(DISPLAY_METADATA))
-    outputs.drop(settings.results_bucket, outputs.keys_named(ref, existing))
+    results.drop(settings.results_bucket, results.output_keys(ref, existing))
     logger.info("page removed", extra={"key": item.key, "book": ref.book, "page": ref.page})
     return Outcome.deleted(item.key, ref)
 
 
 def _fail(item: ObjectEvent, ref: PageRef, settings: Settings, reason: str) -> Outcome:
     return record_object_failure(item, results_bucket=settings.results_bucket, stage=STAGE, reason=reason, ref=ref)
+
+
+def _was_split(key: str, settings: Settings) -> bool:
+    """True when the splitter split this file (its progress record is there)."""
+    try:
+        return storage.head(settings.results_bucket, split_status_key(key, book_of_file(key))) is not None
+    except InvalidKey:
+        return False
+
+
+def _hand_to_splitter(item: ObjectEvent, settings: Settings, etag: str | None, why: str) -> Outcome:
+    """A book, not a page: the splitter's queue gets the event (its pages come back here one by one)."""
+    event = ObjectEvent(
+        item.bucket, item.key, item.event_name, item.event_time, item.sequencer, etag or item.etag, item.version_id
+    )
+    jobs.send(settings.split_queue, jobs.SplitJob(event))
+    logger.info("handed to the splitter", extra={"key": item.key, "reason": why})
+    return Outcome.skipped(item.key, f"{why}: handed to the splitter")

@@ -110,8 +110,20 @@ def _sniff_unsupported(data: bytes) -> str | None:
     if not data:
         return "the object is empty (0 bytes)"
     if data.startswith(b"%PDF"):
-        return "PDF uploads are not supported yet: upload one image per page (JPEG, PNG, TIFF, WebP, GIF or BMP)"
+        return "a PDF under an image name: upload it as BOOK.pdf (or BOOK/FILE.pdf), and it is split into pages"
     return None
+
+
+def is_multipage_tiff(data: bytes) -> bool:
+    """A TIFF with more than one frame: a book (lib.split), not a page. Reads the first two directories only."""
+    if data[:4] not in (b"II*\x00", b"MM\x00*"):
+        return False
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.seek(1)
+            return True
+    except Exception:  # one frame (EOFError), or a chain broken after the first: a page, as before
+        return False
 
 
 def _dpi(image: Image.Image, default_dpi: int) -> tuple[int, bool]:

@@ -20,17 +20,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from lib import storage
-from lib.keys import OUTPUT_SUFFIXES, PageRef
+from lib.keys import PageRef
 from lib.outputs import alto, hocr
+from lib.results import OUTPUT_TAG_METADATA, OUTPUTS_METADATA
 
 # Rendered from the page model: name -> renderer.
 FROM_MODEL: dict[str, Callable[[dict[str, Any]], bytes]] = {"alto": alto.render, "hocr": hocr.render}
 # Written by Tesseract in the page's run: name -> Tesseract's renderer.
 FROM_TESSERACT = {"pdf": "pdf"}
 CONTENT_TYPES = {"alto": alto.CONTENT_TYPE, "hocr": hocr.CONTENT_TYPE, "pdf": "application/pdf"}
-# Metadata entries of a page JSON: the outputs it names (comma list) and the tag of their keys.
-OUTPUTS_METADATA = "outputs"
-OUTPUT_TAG_METADATA = "outputs-tag"
 
 
 @dataclass(frozen=True)
@@ -64,15 +62,6 @@ def metadata(outputs: list[PageOutput], tag: str) -> dict[str, str | None]:
     return {OUTPUTS_METADATA: ",".join(o.name for o in outputs), OUTPUT_TAG_METADATA: tag}
 
 
-def keys_named(ref: PageRef, stored: storage.StoredObject | None) -> list[str]:
-    """The output keys a stored page JSON names (by its metadata)."""
-    if stored is None:
-        return []
-    names = [n for n in stored.metadata.get(OUTPUTS_METADATA, "").split(",") if n in OUTPUT_SUFFIXES]
-    tag = stored.metadata.get(OUTPUT_TAG_METADATA, "")
-    return [ref.output_key(name, tag) for name in names] if tag else []
-
-
 def write(bucket: str, outputs: list[PageOutput]) -> None:
     """PUT every output, at once: they are independent, and S3's latency, not ours, is what a page would wait for."""
     if not outputs:
@@ -80,11 +69,3 @@ def write(bucket: str, outputs: list[PageOutput]) -> None:
     with ThreadPoolExecutor(max_workers=len(outputs), thread_name_prefix="output") as pool:
         for _ in pool.map(lambda o: storage.put_file(bucket, o.key, o.data, content_type=o.content_type), outputs):
             pass  # re-raises the first error: the invocation fails and is retried
-
-
-def drop(bucket: str, keys: Iterable[str], keep: Iterable[str] = ()) -> None:
-    """Delete the outputs ``keys``, except those in ``keep`` (what the current page JSON names)."""
-    kept = set(keep)
-    for key in keys:
-        if key not in kept:
-            storage.delete(bucket, key)

@@ -35,7 +35,9 @@ def _confidence(conf: float) -> str:
 def _description(document: dict[str, Any]) -> list[str]:
     engine = document["ocr"]["engine"]
     name, _, version = engine.partition(" ")
-    settings = f"lang={document['ocr']['lang']} psm={document['ocr']['psm']} dpi={document['image']['dpi']}"
+    ocr = document["ocr"]
+    # A text page of a PDF (lib.split) ran no Tesseract: no language or page segmentation to name.
+    settings = " ".join(f"{k}={ocr[k]}" for k in ("lang", "psm") if k in ocr) + f" dpi={document['image']['dpi']}"
     return [
         "<Description>",
         "<MeasurementUnit>pixel</MeasurementUnit>",

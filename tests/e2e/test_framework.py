@@ -45,7 +45,7 @@ def stack_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[
     stack.down()
 
 
-def test_invoke_local_runs_both_functions_on_the_sample_events(stack_env: dict[str, str]) -> None:
+def test_invoke_local_runs_the_functions_on_the_sample_events(stack_env: dict[str, str]) -> None:
     import boto3
 
     s3 = boto3.client("s3", endpoint_url=stack_env["AWS_ENDPOINT_URL"])
@@ -68,6 +68,15 @@ def test_invoke_local_runs_both_functions_on_the_sample_events(stack_env: dict[s
 
     hits = search(client(stack_env["OPENSEARCH_URL"]), stack_env["OPENSEARCH_INDEX"], '"lazy fox"')
     assert hits.total == 1 and hits.pages[0].book == "samples" and len(hits.pages[0].hits) == 4
+
+    # The splitter on its sample event (an SQS message holding S3's notification of samples/book.pdf).
+    book = (ROOT / "samples" / "book.pdf").read_bytes()
+    s3.put_object(Bucket="pagesearch-dev-pages", Key="samples/book.pdf", Body=book)
+    split = returned(sls("invoke", "local", "-f", "splitter", "-p", "events/splitter.json", env=stack_env).stdout)
+    assert split["pages"][0]["status"] == "split" and split["pages"][0]["detail"].startswith("2 pages: 1 images")
+    assert s3.head_object(Bucket="pagesearch-dev-pages", Key="samples/0001.png")["Metadata"]["split-page"] == "1"
+    text = json.loads(s3.get_object(Bucket="pagesearch-dev-results", Key="samples/0002.json")["Body"].read())
+    assert text["ocr"]["engine"] == "pdf-text" and "Call me Ishmael." in text["text"]
 
 
 def package_env(home: Path, **extra: str) -> dict[str, str]:
@@ -97,6 +106,9 @@ def test_package_offline_gives_linux_artifacts_for_the_lambda_python(tmp_path: P
     assert any(n.startswith("python/pytesseract/") for n in deps) and any(
         n.startswith("python/opensearchpy/") for n in deps
     )
+    # The splitter's PDFium: the Linux library in the wheel, nothing to install in the Tesseract layer.
+    assert any(n.startswith("python/pypdfium2_raw/libpdfium") for n in deps), "PDFium for the splitter"
+    assert "handlers/splitter.py" in code and "lib/split/pdf.py" in code
     assert not any(n.startswith("python/boto3/") for n in deps)
     bytecode = [n for n in code if "__pycache__" in n]
     assert all(n.endswith(".cpython-312.pyc") for n in bytecode), "this machine's bytecode is not Lambda's"

@@ -214,7 +214,12 @@ def test_checkov_has_no_failed_checks_and_every_suppression_has_a_reason(package
 # ---------------------------------------------------------------- IAM
 
 
-ROLES = {"OcrLambdaFunction": "OcrRole", "IndexerLambdaFunction": "IndexerRole", "SearchLambdaFunction": "SearchRole"}
+ROLES = {
+    "OcrLambdaFunction": "OcrRole",
+    "IndexerLambdaFunction": "IndexerRole",
+    "SearchLambdaFunction": "SearchRole",
+    "SplitterLambdaFunction": "SplitterRole",
+}
 
 
 def test_each_function_has_its_own_role(mode: Packaged) -> None:
@@ -246,8 +251,51 @@ def test_ocr_role_reads_pages_and_writes_results_only(mode: Packaged) -> None:
         ("s3:PutObject", f"{s3_arn(results)}/*"),
         ("s3:DeleteObject", f"{s3_arn(results)}/*"),
         ("sqs:SendMessage", "{GetAtt:FailedEventsQueue.Arn}"),
+        # A multi-page TIFF is handed to the splitter's queue (its URL looked up by name once).
+        ("sqs:GetQueueUrl", "{GetAtt:SplitQueue.Arn}"),
+        ("sqs:SendMessage", "{GetAtt:SplitQueue.Arn}"),
     }
     assert grants(role_statements(template, "OcrRole")) == expected
+
+
+def test_splitter_role_reads_book_files_and_writes_only_page_images_and_results(mode: Packaged) -> None:
+    template = mode.template
+    pages, results = bucket_name(template, "PagesBucket"), bucket_name(template, "ResultsBucket")
+    logs = log_group_arn(function_name(template, "SplitterLambdaFunction"))
+    expected = {
+        ("logs:CreateLogStream", logs),
+        ("logs:PutLogEvents", logs),
+        ("s3:GetObject", f"{s3_arn(pages)}/*"),
+        ("s3:GetObjectVersion", f"{s3_arn(pages)}/*"),
+        # Page images only: it can never overwrite or delete an upload of another kind (a PDF, a TIFF).
+        *(
+            (action, f"{s3_arn(pages)}/*.{ext}")
+            for action in ("s3:PutObject", "s3:DeleteObject")
+            for ext in ("png", "jpg")
+        ),
+        ("s3:ListBucket", s3_arn(pages)),
+        ("s3:ListBucket", s3_arn(results)),
+        ("s3:GetObject", f"{s3_arn(results)}/*"),
+        ("s3:PutObject", f"{s3_arn(results)}/*"),
+        ("s3:DeleteObject", f"{s3_arn(results)}/*"),
+        *(
+            (action, "{GetAtt:SplitQueue.Arn}")
+            for action in (
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+                "sqs:GetQueueUrl",
+                "sqs:SendMessage",
+            )
+        ),
+    }
+    assert grants(role_statements(template, "SplitterRole")) == expected
+    [mapping] = resources_of(template, "AWS::Lambda::EventSourceMapping").values()
+    assert mapping["Properties"]["EventSourceArn"] == {"Fn::GetAtt": ["SplitQueue", "Arn"]}
+    assert mapping["Properties"]["BatchSize"] == 1
+    queue = template["Resources"]["SplitQueue"]["Properties"]
+    assert queue["SqsManagedSseEnabled"] is True and queue["VisibilityTimeout"] > 900
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["FailedEventsQueue", "Arn"]}
 
 
 def test_indexer_role_reads_results_writes_failures_and_uses_its_index_only(mode: Packaged) -> None:
@@ -310,6 +358,9 @@ def _wildcard_allowed(resource: str, template: dict[str, Any]) -> bool:
     prefix, _, rest = resource.partition("/")
     # The browser images of the results bucket: narrower than its trailing wildcard (never a page JSON).
     if prefix == s3_arn(bucket_name(template, "ResultsBucket")) and rest == "*.display.*":
+        return True
+    # The splitter's page images in the pages bucket: narrower than its trailing wildcard (never an upload).
+    if prefix == s3_arn(bucket_name(template, "PagesBucket")) and rest in ("*.png", "*.jpg"):
         return True
     return prefix in ours and rest.endswith("*") and rest.count("*") == 1
 
@@ -452,6 +503,21 @@ def test_page_notifications_go_to_the_topic_and_page_json_to_the_indexer(mode: P
     template = mode.template
     pages = template["Resources"]["PagesBucket"]["Properties"]["NotificationConfiguration"]
     assert {json.dumps(c["Topic"]) for c in pages["TopicConfigurations"]} == {json.dumps({"Ref": "PagesTopic"})}
+    # Book files go to the split queue, which admits our pages bucket only.
+    books = {(c["Filter"]["S3Key"]["Rules"][0]["Value"], c["Event"]) for c in pages["QueueConfigurations"]}
+    assert books == {
+        (suffix, event) for suffix in (".pdf", ".PDF") for event in ("s3:ObjectCreated:*", "s3:ObjectRemoved:*")
+    }
+    assert {json.dumps(c["Queue"]) for c in pages["QueueConfigurations"]} == {
+        json.dumps({"Fn::GetAtt": ["SplitQueue", "Arn"]})
+    }
+    [policy] = resources_of(template, "AWS::SQS::QueuePolicy").values()
+    [statement] = [resolve(s) for s in policy["Properties"]["PolicyDocument"]["Statement"]]
+    assert (statement["Principal"], statement["Action"]) == ({"Service": "s3.amazonaws.com"}, "sqs:SendMessage")
+    assert statement["Condition"] == {
+        "ArnLike": {"aws:SourceArn": s3_arn(bucket_name(template, "PagesBucket"))},
+        "StringEquals": {"aws:SourceAccount": ACCOUNT},
+    }
     results = template["Resources"]["ResultsBucket"]["Properties"]["NotificationConfiguration"]
     for config in results["LambdaConfigurations"]:
         assert config["Function"] == {"Fn::GetAtt": ["IndexerLambdaFunction", "Arn"]}
