@@ -66,7 +66,14 @@ class WriteRecorder:
                 recorder.writes.append((event, os.fsdecode(path)))
         elif event in ("os.remove", "os.rmdir", "os.mkdir", "os.truncate"):
             if isinstance(args[0], str | bytes):
-                recorder.writes.append((event, os.fsdecode(args[0])))
+                path = os.fsdecode(args[0])
+                # Audit arguments: os.remove/os.rmdir (path, dir_fd), os.mkdir (path, mode, dir_fd).
+                dir_fd = {"os.remove": 1, "os.rmdir": 1, "os.mkdir": 2}.get(event)
+                dir_fd = args[dir_fd] if dir_fd is not None and len(args) > dir_fd else None
+                if isinstance(dir_fd, int) and dir_fd >= 0:
+                    # shutil.rmtree removes by name relative to an open directory: name that directory.
+                    path = os.path.join(os.readlink(f"/proc/self/fd/{dir_fd}"), path)
+                recorder.writes.append((event, path))
         elif event in ("os.rename", "os.link", "os.symlink"):
             recorder.writes.extend((event, os.fsdecode(p)) for p in args[:2] if isinstance(p, str | bytes))
         elif event == "subprocess.Popen":
@@ -121,7 +128,8 @@ def _assert_only_private_writes(recorder: WriteRecorder, private: Path) -> None:
             continue  # asked once per process, touches no file
         # tesseract INPUT OUTPUT_BASE ...: both are our private temporary files.
         assert _inside(command[1], private) and _inside(command[2], private), command
-        assert Path(command[1]).name.startswith("page-") and Path(command[2]).name.startswith("tess_"), command
+        # OUTPUT_BASE is ``page`` in a private ``tess-*`` directory, every renderer's file beside it.
+        assert Path(command[1]).name.startswith("page-") and Path(command[2]).parent.name.startswith("tess-"), command
 
 
 def _check_report(report: list[dict[str, Any]]) -> None:
@@ -161,7 +169,11 @@ def _strace_writes(log: str) -> Iterator[tuple[str, str]]:
         call, arguments = match[1], match[2]
         if call in ("open", "openat") and not _WRITE_FLAGS.search(arguments):
             continue
-        if re.search(r"^\d+,|, \d+,", arguments) and "AT_FDCWD" not in arguments:
+        at = re.match(r'(\d+)<([^>]*)>, "((?:[^"\\]|\\.)*)"', arguments)
+        if at:  # strace -y names the directory descriptor: the path is the directory's and the name
+            yield call, os.path.join(at[2], at[3])
+            continue
+        if re.search(r"^\d+(<[^>]*>)?,|, \d+(<[^>]*>)?,", arguments) and "AT_FDCWD" not in arguments:
             # Relative to a directory descriptor we cannot resolve: report it as is.
             yield call, f"<fd-relative> {arguments}"
             continue
@@ -184,7 +196,7 @@ def test_tesseract_too_writes_only_private_temporary_files(tmp_path: Path, tesse
                AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1",
                AWS_REGION="us-east-1", POWERTOOLS_METRICS_NAMESPACE="PageSearchTest")  # fmt: skip
     run = subprocess.run(
-        [strace, "-f", "-qq", "-s", "4096", "-e", f"trace={_STRACE_CALLS}", "-o", str(log_file),
+        [strace, "-f", "-y", "-qq", "-s", "4096", "-e", f"trace={_STRACE_CALLS}", "-o", str(log_file),
          sys.executable, "-m", "tests.security.hostile_ocr", str(private), str(report_file), tesseract],
         cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
@@ -193,7 +205,7 @@ def test_tesseract_too_writes_only_private_temporary_files(tmp_path: Path, tesse
     assert run.returncode == 0, run.stderr[-3000:]
     _check_report(json.loads(report_file.read_text()))
     writes = list(_strace_writes(log_file.read_text()))
-    assert any(Path(p).name.startswith("tess_") and p.endswith(".tsv") for _, p in writes), "Tesseract wrote no TSV"
+    assert any(p.endswith(".tsv") and _inside(p, private) for _, p in writes), "Tesseract wrote no TSV"
     allowed_outside = {"/dev/null", str(report_file)}
     stray = [(c, p) for c, p in writes if p not in allowed_outside and not _inside(p, private)]
     assert not stray, f"written outside the private temporary directory: {stray}"
@@ -244,8 +256,8 @@ def test_tmp_is_empty_after_50_invocations_of_success_and_failure(private_tmp: P
     assert before == []
     assert outcomes == {"png": 10, "jpeg": 5, "rgba": 5, "corrupt": 7, "truncated": 7, "nolang": 14, "timeout": 2}
     _assert_only_private_writes(recorder, private_tmp)
-    # Temporary files really were made there (page-*, tess_*): the directory was in use, not bypassed.
-    created = {Path(p).name.split("-")[0].split("_")[0] for e, p in recorder.writes if e == "open"}
+    # Temporary files really were made there (page-*, tess-*/): the directory was in use, not bypassed.
+    created = {Path(p).name.split("-")[0] for e, p in recorder.writes if e in ("open", "os.mkdir")}
     assert {"page", "tess"} <= created, created
 
 
