@@ -4,8 +4,9 @@ Lambda's code and layer filesystems are read-only, so a module without a
 ``.pyc`` there is compiled from source at every cold start. The runtime's own
 files (the standard library, boto3, botocore, s3transfer) come compiled;
 scripts/build_python_deps.py compiles the pythonDeps layer for Lambda's
-Python when this machine has one (otherwise the layer ships none); our own
-modules (handlers/, lib/) ship as source. ``shipped`` reproduces that;
+Python when this machine has one (otherwise the layer ships none), and our
+own modules (handlers/, lib/) with it (checked-hash .pyc beside the sources).
+``shipped`` reproduces that;
 ``compiled`` gives every module its ``.pyc``. Each state is a pycache prefix private to
 the run (``-X pycache_prefix``), filled by unmeasured runs, so neither the
 repository's ``__pycache__`` nor a developer's PYTHONDONTWRITEBYTECODE decides
@@ -18,7 +19,7 @@ import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.paths import BENCH, CACHE
+from bench.paths import BENCH, CACHE, ROOT
 
 STATES = ("shipped", "compiled")
 # Besides the standard library, what Lambda's Python runtime brings compiled.
@@ -55,7 +56,7 @@ def _runtime_provided(source: Path) -> bool:
     The harness (bench/worker.py and the baseline functions) is kept compiled
     on both sides alike; the Lambda-like site under bench/.cache is the layer.
     """
-    if source.is_relative_to(CACHE):
+    if source.is_relative_to(CACHE) or source.is_relative_to(ROOT / "lib") or source.is_relative_to(ROOT / "handlers"):
         return layer_compiled()
     stdlib = Path(sysconfig.get_paths()["stdlib"])
     in_stdlib = source.is_relative_to(stdlib) or source.is_relative_to(stdlib.resolve())

@@ -72,6 +72,7 @@ def pick_queries(docs: dict[str, dict[str, Any]]) -> dict[str, str]:
     from lib.page_json import iter_lines
 
     counts: Counter[str] = Counter()
+    longer: Counter[str] = Counter()  # words of 8+ letters, punctuation stripped: the misspelt query's
     phrase = ""
     # stem -> the words of 6+ letters of each line, lower case
     lines: dict[str, list[set[str]]] = {}
@@ -81,15 +82,17 @@ def pick_queries(docs: dict[str, dict[str, Any]]) -> dict[str, str]:
             words = [w["text"] for w in line["words"]]
             counts.update(w.lower() for w in words if _WORD.match(w) and len(w) >= 6)
             # Every word of the line without its punctuation ("Armenians," is armenians), for the far pair.
-            bare = (_EDGES.sub("", w).lower() for w in words)
+            bare = [_EDGES.sub("", w).lower() for w in words]
             lines[stem].append({w for w in bare if _WORD.match(w) and len(w) >= 3})
+            longer.update(w for w in bare if _WORD.match(w) and len(w) >= 8)
             alpha = [w for w in words if _WORD.match(w) and len(w) >= 3]
             if not phrase and len(alpha) == len(words) and len(words) >= 5:
                 phrase = " ".join(words[1:4])
     word = counts.most_common(1)[0][0] if counts else "the"
-    # One substituted letter: the shipped fuzziness (AUTO:8,11) allows one edit from 8 letters, 2 from 11.
-    swap = "x" if word[2] != "x" else "y"
-    fuzzy = word[:2] + swap + word[3:]
+    # One substituted letter in a word long enough for the shipped fuzziness (AUTO:8,11: one edit from 8 letters).
+    long = longer.most_common(1)[0][0] if longer else word
+    swap = "x" if long[2] != "x" else "y"
+    fuzzy = long[:2] + swap + long[3:]
     return {"word": word, "phrase": f'"{phrase}"', "fuzzy": fuzzy, "far": _far_pair(word, lines, counts)}
 
 

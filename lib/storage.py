@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -46,10 +47,25 @@ class StoredObject:
     body: bytes = b""
 
 
+def _client_config() -> Config:
+    """RETRY_CONFIG, and what presigned URLs need to open in a browser on AWS.
+
+    botocore still presigns with SigV2 unless told otherwise, and S3 refuses
+    SigV2 on every bucket created after June 2020: ``s3v4``. It also presigns
+    for the global host (``BUCKET.s3.amazonaws.com``) in every region, which
+    answers a young bucket of another region with a redirect whose host no
+    longer matches the signed one: virtual-hosted style on the region's own
+    host. A local endpoint (moto) keeps botocore's choice, path style.
+    """
+    local = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    addressing = {} if local else {"s3": {"addressing_style": "virtual"}}
+    return RETRY_CONFIG.merge(Config(signature_version="s3v4", **addressing))
+
+
 @lru_cache(maxsize=1)
 def s3_client() -> Any:
     """One client per container; honours AWS_ENDPOINT_URL(_S3) for local stacks."""
-    return boto3.client("s3", config=RETRY_CONFIG)
+    return boto3.client("s3", config=_client_config())
 
 
 def _code(exc: ClientError) -> str:
@@ -193,7 +209,11 @@ def now_iso() -> str:
 
 
 def presigned_url(bucket: str, key: str, *, expires: int = 3600) -> str:
-    """A URL that GETs the object for ``expires`` seconds, signed locally (no request): buckets stay private."""
+    """A URL that GETs the object for ``expires`` seconds, signed locally (no request): buckets stay private.
+
+    SigV4 (``_client_config``). Signed with the function's role, the URL also
+    ends when the role's session does, if that comes first.
+    """
     return str(
         s3_client().generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires)
     )

@@ -13,6 +13,14 @@ cold start compiles these packages from source, 170 ms for the OCR function
 and 280 ms for the indexer (measured, docs/bench.md). The .pyc files are
 "unchecked-hash": valid whatever mtimes the zip gives the sources, and the
 layer never changes once built. Without such a Python the layer works, slower.
+
+Our own code (handlers/, lib/) is compiled by the same Python at every run,
+into its ``__pycache__`` as ``*.cpython-312.pyc``, which `sls package` ships
+(serverless.yml's patterns) and this machine's own Python never reads. Those
+are "checked-hash": Lambda's Python hashes the source and uses the .pyc only
+if it matches, so a file edited after a build can never run stale bytecode.
+Measured: the OCR handler's import over boto3's fell from +48..88 ms to
++31 ms with it (docs/bench.md, cold start).
 """
 
 from __future__ import annotations
@@ -70,6 +78,27 @@ def compile_bytecode(target: Path, version: str) -> str:
     return f"bytecode compiled by {python}"
 
 
+OWN_CODE = ("handlers", "lib")
+
+
+def compile_own_code(version: str) -> str:
+    """Compile handlers/ and lib/ for the runtime's Python beside the sources; returns what was done."""
+    python = runtime_python(version)
+    if python is None:
+        return f"no Python {version} here: our own code ships as source"
+    tag = f"cpython-{version.replace('.', '')}"
+    for directory in OWN_CODE:
+        # Bytecode of a module since removed would be shipped for nothing (Python never reads it).
+        for pyc in (ROOT / directory).rglob(f"__pycache__/*.{tag}.pyc"):
+            if not (pyc.parent.parent / f"{pyc.name.split('.')[0]}.py").exists():
+                pyc.unlink()
+    subprocess.run(
+        [python, "-m", "compileall", "-q", "--invalidation-mode", "checked-hash", *(str(ROOT / d) for d in OWN_CODE)],
+        check=True,
+    )
+    return f"our code compiled by {python}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--arch", choices=sorted(PLATFORMS), default="amd64")
@@ -79,6 +108,7 @@ def main() -> int:
     stamp_text = f"{REQUIREMENTS.read_text()}{args.arch}{args.python_version}{compiler}"
     stamp = hashlib.sha256(stamp_text.encode()).hexdigest()
     stamp_file = OUTPUT / ".stamp"
+    print(compile_own_code(args.python_version), file=sys.stderr)
     if stamp_file.exists() and stamp_file.read_text() == stamp:
         print(f"python deps up to date in {OUTPUT.relative_to(ROOT)}", file=sys.stderr)
         return 0

@@ -48,6 +48,17 @@ def ground_truth(image: Path) -> str:
     return image.with_suffix(".gt.txt").read_text(encoding="utf-8")
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    # Here rather than in tests/browser/conftest.py: pytest reads options only from the conftest files it loads
+    # first, and a plain `pytest` run loads that one later.
+    parser.addoption(
+        "--browser-shots",
+        metavar="DIR",
+        default=None,
+        help="keep the browser tests' screenshots in DIR (default: each test's own tmp_path)",
+    )
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test talks to a real AWS account or inherits a developer's endpoints."""

@@ -12,20 +12,34 @@ spans (``lib.search.hits``). A page is one document, so replacing it is one
 atomic write, whatever its size, and the document holds the source version it
 was made from (``source``), which orders deliveries. The layout was chosen by
 measuring it against one document per line: docs/search-index.md.
+
+Books hyphenate words at line ends (``remark-`` / ``able``). ``text`` keeps
+the words as printed, so each part is found; a page with such breaks also
+gets ``text_joined``, the same text with every break joined
+(``remarkable``), searched beside ``text``, and ``joins``, where each break
+was, which maps a mark in the joined text back onto the printed words
+(lib.search.hits): a hit on the joined word carries the boxes of both parts.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from lib.page_json import iter_lines
 from lib.versions import SourceVersion
 
-# The mapping's version: the index is ALIAS-v{INDEX_VERSION} (v1 was one document per line).
-INDEX_VERSION = 2
+# The mapping's version: the index is ALIAS-v{INDEX_VERSION} (v1 was one document per line, v2 had no
+# joined text of words hyphenated at line ends).
+INDEX_VERSION = 3
+JOINED = "text_joined"
+# A word broken at a line end: a letter, a hyphen (ASCII, soft, Unicode, or the not sign of Fraktur
+# printing), the newline between two lines of one paragraph, and a lower-case letter. "Well-" / "Known"
+# stays two words; "well-" / "known" is joined to "wellknown" beside its parts, which stay findable.
+_BREAK = re.compile(r"(?<=[^\W\d_])[-\u00ad\u2010\u00ac]\n(?=[^\W\d_])")
 # The highlighter's marks (lib.search.hits): control characters Tesseract never writes; words holding one
 # have it replaced (same length, so spans stay true).
 MARK_START, MARK_END = "\x02", "\x03"
@@ -50,6 +64,9 @@ INDEX_MAPPINGS = {
         # long: page names may be ISBNs; the page JSON schema caps them at 2**53 - 1.
         "page_number": {"type": "long"},
         "text": {"type": "text", "analyzer": "folded"},
+        JOINED: {"type": "text", "analyzer": "folded"},
+        # [position in text_joined, what was cut there] per joined break: only read back.
+        "joins": {"type": "object", "enabled": False},
         # [start, end, left, top, right, bottom] per word, and [first word, last word, box...] per line:
         # only read back, never searched.
         "words": {"type": "object", "enabled": False},
@@ -60,6 +77,25 @@ INDEX_MAPPINGS = {
         "indexed_at": {"type": "date"},
     },
 }
+
+
+def hyphen_breaks(text: str) -> list[tuple[int, int]]:
+    """The (start, end) in ``text`` of every hyphen-and-newline that breaks a word across two lines."""
+    return [(m.start(), m.end()) for m in _BREAK.finditer(text) if text[m.end()].islower()]
+
+
+def joined_text(text: str) -> tuple[str, list[list[Any]]]:
+    """``text`` with every line-end break joined, and the joins: [position in the joined text, cut string]."""
+    pieces: list[str] = []
+    joins: list[list[Any]] = []
+    at = removed = 0
+    for start, end in hyphen_breaks(text):
+        pieces.append(text[at:start])
+        joins.append([start - removed, text[start:end]])
+        removed += end - start
+        at = end
+    pieces.append(text[at:])
+    return "".join(pieces), joins
 
 
 def page_id(book: str, page: str) -> str:
@@ -108,11 +144,15 @@ def page_document(document: dict[str, Any], version: SourceVersion, indexed_at: 
             length += len(text)
         lines.append([first, len(words) - 1, *line["bbox"]])
     image = document.get("image", {})
+    text = "".join(pieces)
+    joined, joins = joined_text(text)
     body = {
         "book": document["book"],
         "page": document["page"],
         "page_number": document.get("page_number"),
-        "text": "".join(pieces),
+        "text": text,
+        # Only pages with a break carry the joined text: the others are not indexed twice.
+        **({JOINED: joined, "joins": joins} if joins else {}),
         "words": words,
         "lines": lines,
         # What a IIIF canvas needs (lib.search.manifest): the page's size and the image browsers show.

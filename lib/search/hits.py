@@ -8,6 +8,10 @@ words is one hit: a word, or a phrase, however many lines, paragraphs or
 columns it spans. A hit carries its words with their boxes (page-JSON
 pixels), its boxes per line, and the text before and after it.
 
+A page whose words break across lines is also searched in its joined text
+(lib.index.documents): ``highlighted_text`` moves that field's marks onto
+``text``, so a hit on ``remarkable`` covers ``remark-`` and ``able``.
+
 Marks are read leniently: a highlighter may drop a mark at the very start or
 end of the text (the OpenSearch API server does), so an end without a start
 begins at its word's start, and a start without an end ends at its word's end.
@@ -23,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from lib.index.documents import MARK_END, MARK_START
+from lib.index.documents import JOINED, MARK_END, MARK_START, joined_text
 from lib.search.syntax import ParsedQuery
 
 SNIPPET_CHARS = 60
@@ -107,6 +111,48 @@ def marked_spans(highlighted: str) -> tuple[str, list[tuple[int, int]]]:
     return text, [(s, e) for s, e in spans if e > s]
 
 
+def highlighted_text(highlight: dict[str, list[str]], joins: Sequence[Sequence[Any]] | None) -> str | None:
+    """The page text with the marks of ``text`` and of the joined text together, or None when neither matched."""
+    own = (highlight.get("text") or [None])[0]
+    joined = (highlight.get(JOINED) or [None])[0]
+    if not joined or not joins:
+        return own
+    joined_plain, joined_spans = marked_spans(joined)
+    moved = [(_unjoined(start, joins), _unjoined(end, joins)) for start, end in joined_spans]
+    if own:
+        text, spans = marked_spans(own)
+    else:  # only the joined text matched: the page text is the joined text with its cuts put back
+        text, spans = _unjoin(joined_plain, joins), []
+    return _with_marks(text, spans + moved)
+
+
+def _unjoined(position: int, joins: Sequence[Sequence[Any]]) -> int:
+    """A position in the joined text as a position in ``text``: every cut before it put back."""
+    return position + sum(len(cut) for at, cut in joins if at < position)
+
+
+def _unjoin(joined: str, joins: Sequence[Sequence[Any]]) -> str:
+    pieces, at = [], 0
+    for position, cut in joins:
+        pieces += [joined[at:position], cut]
+        at = position
+    return "".join(pieces) + joined[at:]
+
+
+def _with_marks(text: str, spans: list[tuple[int, int]]) -> str:
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    pieces, at = [], 0
+    for start, end in merged:
+        pieces += [text[at:start], MARK_START, text[start:end], MARK_END]
+        at = end
+    return "".join(pieces) + text[at:]
+
+
 def _word_start(so_far: str) -> int:
     """Where the word that ends ``so_far`` starts."""
     edges = [m.end() for m in _WORD_EDGE.finditer(so_far)]
@@ -173,8 +219,16 @@ def _phrase_in(text: str, start: int, end: int, parsed: ParsedQuery) -> bool:
         start -= 1
     while end < len(text) and not text[end].isspace():
         end += 1
-    tokens = _normal(text[start:end])
-    return any(_holds(tokens, _normal(phrase)) for phrase in parsed.phrases)
+    return _holds_phrase(text[start:end], parsed)
+
+
+def _holds_phrase(piece: str, parsed: ParsedQuery) -> bool:
+    """Whether ``piece`` holds one of the phrases, as printed or with its line-end breaks joined."""
+    tokens = _normal(piece)
+    if any(_holds(tokens, _normal(phrase)) for phrase in parsed.phrases):
+        return True
+    joined, joins = joined_text(piece)
+    return bool(joins) and any(_holds(_normal(joined), _normal(phrase)) for phrase in parsed.phrases)
 
 
 def _holds(tokens: list[str], wanted: list[str]) -> bool:
@@ -203,8 +257,7 @@ def _counts(run: list[int], words: Sequence[list[int]], text: str, parsed: Parse
     """A run made only of a phrase's words, which is not the whole phrase, was marked for the phrase elsewhere."""
     if parsed.words or not parsed.phrases:
         return True
-    tokens = _normal(" ".join(text[words[i][0] : words[i][1]] for i in run))
-    return any(_holds(tokens, _normal(phrase)) for phrase in parsed.phrases)
+    return _holds_phrase(text[words[run[0]][0] : words[run[-1]][1]], parsed)
 
 
 class _Lines:

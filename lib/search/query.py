@@ -18,8 +18,8 @@ from typing import Any
 
 from opensearchpy.exceptions import NotFoundError
 
-from lib.index.documents import MARK_END, MARK_START
-from lib.search.hits import PageHits, hit_count, page_hits
+from lib.index.documents import JOINED, MARK_END, MARK_START
+from lib.search.hits import PageHits, highlighted_text, hit_count, page_hits
 from lib.search.syntax import ParsedQuery, parse_query
 
 MAX_LIMIT = 100
@@ -55,14 +55,24 @@ class SearchResult:
         }
 
 
+def _either(clause: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The clause on the printed text or on the joined text of words broken at line ends (lib.index.documents)."""
+    if "query" not in options or not _may_join(options["query"]):
+        return {clause: {"text": options}}
+    return {"bool": {"should": [{clause: {"text": options}}, {clause: {JOINED: options}}], "minimum_should_match": 1}}
+
+
+def _may_join(text: str) -> bool:
+    # A joined word is two parts of at least a letter each: a one-letter query cannot need it.
+    return any(len(token) > 1 for token in text.split())
+
+
 def _word(word: str, fuzziness: str | None) -> dict[str, Any]:
-    exact = {"match": {"text": {"query": word, "operator": "and", "boost": EXACT_BOOST}}}
+    exact = _either("match", {"query": word, "operator": "and", "boost": EXACT_BOOST})
     if not fuzziness or any(c.isdigit() for c in word) or len(word) < _fuzzy_from(fuzziness):
         # Too short for an edit, or a number (1899 must not find 1898): exact only, and a leaner query.
         return exact
-    fuzzy = {
-        "match": {"text": {"query": word, "operator": "and", "fuzziness": fuzziness, "prefix_length": PREFIX_LENGTH}}
-    }
+    fuzzy = _either("match", {"query": word, "operator": "and", "fuzziness": fuzziness, "prefix_length": PREFIX_LENGTH})
     return {"bool": {"should": [exact, fuzzy], "minimum_should_match": 1}}
 
 
@@ -75,8 +85,10 @@ def _fuzzy_from(fuzziness: str) -> int:
 def _phrase(phrase: str, slop: int = 0, boost: float = 1.0) -> dict[str, Any]:
     clause: dict[str, Any] = {"query": phrase}
     if slop:
+        # Ranking only: the printed text is near enough.
         clause.update(slop=slop, boost=boost)
-    return {"match_phrase": {"text": clause}}
+        return {"match_phrase": {"text": clause}}
+    return _either("match_phrase", clause)
 
 
 def build_query(
@@ -104,7 +116,7 @@ def build_query(
                 "filter": [{"term": {"book": book}}] if book else [],
             }
         },
-        "_source": {"excludes": ["text"]},
+        "_source": {"excludes": ["text", JOINED]},
         "sort": _order(in_page_order),
     }
     if highlight:
@@ -113,7 +125,7 @@ def build_query(
             "post_tags": [MARK_END],
             # The words and phrases alone mark what matched (the proximity clauses would add nothing).
             "highlight_query": {"bool": {"should": matched}},
-            "fields": {"text": {"number_of_fragments": 0}},
+            "fields": {"text": {"number_of_fragments": 0}, JOINED: {"number_of_fragments": 0}},
         }
     return body
 
@@ -147,7 +159,7 @@ def search(
     total = response["hits"]["total"]
     result = SearchResult(text, total["value"] if isinstance(total, dict) else int(total), offset)
     for raw in response["hits"]["hits"]:
-        highlighted = (raw.get("highlight", {}).get("text") or [None])[0]
+        highlighted = highlighted_text(raw.get("highlight", {}), raw["_source"].get("joins"))
         result.pages.append(page_hits(raw["_source"], highlighted, parsed, raw.get("_score")))
     return result
 
@@ -172,12 +184,16 @@ def count_hits(
     if pages <= 0:
         return []
     body = build_query(parsed, book=book, limit=1, offset=offset, in_page_order=in_page_order)
-    body.update(size=min(pages, MAX_OFFSET - body["from"]), _source=False, track_total_hits=False)
+    # Only where words were joined, to move the joined text's marks: never the words and their boxes.
+    body.update(size=min(pages, MAX_OFFSET - body["from"]), _source=["joins"], track_total_hits=False)
     try:
         response = client.search(index=index, body=body)
     except NotFoundError:
         return []
-    return [hit_count((raw.get("highlight", {}).get("text") or [""])[0], parsed) for raw in response["hits"]["hits"]]
+    return [
+        hit_count(highlighted_text(raw.get("highlight", {}), (raw.get("_source") or {}).get("joins")) or "", parsed)
+        for raw in response["hits"]["hits"]
+    ]
 
 
 def book_exists(client: Any, index: str, book: str) -> bool:

@@ -82,13 +82,30 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser: Any, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
-    """A fresh page; its console errors fail the test, its screenshot is kept under the test's output folder."""
+def shots(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """Where this test's screenshots go: ``--browser-shots DIR`` when given, else the test's own tmp_path."""
+    chosen = request.config.getoption("--browser-shots")
+    folder = Path(chosen) if chosen else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def shoot(page: Any, folder: Path, name: str) -> Path:
+    """A screenshot of what the page shows now (the viewport: what a person sees), kept as ``folder/name.png``."""
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
+
+
+@pytest.fixture
+def page(browser: Any, request: pytest.FixtureRequest, shots: Path) -> Iterator[Any]:
+    """A fresh page; its console errors fail the test; its last state is kept as a screenshot (``shots``)."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda exc: errors.append(str(exc)))
     yield tab
-    tab.screenshot(path=str(tmp_path / f"{request.node.name}.png"), full_page=True)
+    # The whole page as the test left it: what to look at when it failed.
+    tab.screenshot(path=str(shots / f"{request.node.name}.png"), full_page=True)
     context.close()
     assert errors == [], errors

@@ -5,20 +5,20 @@ tinted yellow (Mirador draws highlights on OpenSeadragon's canvas, not in the DO
 
 from __future__ import annotations
 
-import io
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import BOOK, api
+from tests.browser.conftest import BOOK, api, shoot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 QUERY = "Fuchs"
 
 
-def test_mirador_searches_our_book_and_highlights_the_hit(site: str, page: Any) -> None:
+def test_mirador_searches_our_book_and_highlights_the_hit(site: str, page: Any, shots: Path) -> None:
     from PIL import Image
 
     manifest = f"{site}/iiif/{quote(BOOK, safe='')}/manifest"
@@ -82,7 +82,7 @@ def test_mirador_searches_our_book_and_highlights_the_hit(site: str, page: Any) 
         [state["windowId"], x, y, w, h],
     )
     left, top, right, bottom = screen
-    shot = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
+    shot = Image.open(shoot(page, shots, "mirador-hits")).convert("RGB")  # the hit list, the word highlighted
     # Mirador zooms to the hit, which may leave part of the word past the window's edge.
     left, right = max(0, int(left) + 1), min(shot.width, int(right) - 1)
     top, bottom = max(0, int(top) + 1), min(shot.height, int(bottom) - 1)

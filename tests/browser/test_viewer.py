@@ -4,13 +4,14 @@ two window sizes and after zooming; next/previous and "n of m"; autocomplete; th
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import BOOK, api
+from tests.browser.conftest import BOOK, api, shoot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 QUERY = '"lazy fox"'
@@ -65,7 +66,7 @@ def canvas_width(site: str, canvas: str) -> int:
     return next(c["width"] for c in manifest["items"] if c["id"] == canvas)
 
 
-def test_search_open_a_hit_and_its_boxes_cover_its_words(site: str, page: Any) -> None:
+def test_search_open_a_hit_and_its_boxes_cover_its_words(site: str, page: Any, shots: Path) -> None:
     hits = expected_hits(site)
     page.goto(f"{site}/viewer/")
     page.get_by_role("combobox", name="Search terms").fill(QUERY)
@@ -77,6 +78,8 @@ def test_search_open_a_hit_and_its_boxes_cover_its_words(site: str, page: Any) -
     expect(page.locator("#position")).to_have_text(f"1 of {len(hits)}")
     width = canvas_width(site, hits[0]["canvas"])
     assert_boxes_cover_the_words(page, hits[0], width)
+    expect(page.locator("#suggestions")).to_be_hidden()  # a search drops the suggestions typing asked for
+    shoot(page, shots, "viewer-hits")  # the hit list and the page with its words boxed
 
     page.get_by_role("button", name="Next hit").click()
     expect(page.locator("#position")).to_have_text(f"2 of {len(hits)}")

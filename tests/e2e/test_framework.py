@@ -98,11 +98,16 @@ def test_package_offline_gives_linux_artifacts_for_the_lambda_python(tmp_path: P
         n.startswith("python/opensearchpy/") for n in deps
     )
     assert not any(n.startswith("python/boto3/") for n in deps)
-    assert not [n for n in code if "__pycache__" in n], "this machine's bytecode is not Lambda's"
+    bytecode = [n for n in code if "__pycache__" in n]
+    assert all(n.endswith(".cpython-312.pyc") for n in bytecode), "this machine's bytecode is not Lambda's"
     from scripts.build_python_deps import runtime_python
 
-    if runtime_python("3.12"):  # then the layer carries bytecode for Lambda's Python: no compiling at cold start
+    if runtime_python("3.12"):  # then the layer and our code carry bytecode for Lambda's Python
         assert any(n.startswith("python/PIL/__pycache__/") and n.endswith(".cpython-312.pyc") for n in deps)
+        assert {"handlers/__pycache__/ocr.cpython-312.pyc", "lib/ocr/__pycache__/flow.cpython-312.pyc"} <= set(code)
+        # Flags 0b11: hash-based and checked against the source, so an edited file never runs stale bytecode.
+        header = zipfile.ZipFile(out / "pagesearch.zip").read("handlers/__pycache__/ocr.cpython-312.pyc")[:8]
+        assert int.from_bytes(header[4:8], "little") == 0b11
     layer = zipfile.ZipFile(out / "tesseract.zip").namelist()
     assert "bin/tesseract" in layer
     template = json.loads((out / "cloudformation-template-update-stack.json").read_text())

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from lib.index.documents import INDEX_VERSION
 from tests.conftest import SAMPLES
 from tests.e2e.conftest import BIN, run
 
@@ -28,7 +29,8 @@ def test_demo_runs_the_main_job_and_the_cli_speaks_json(cli_env: dict[str, str])
     assert all(len(w["bbox"]) == 4 for w in hit["words"]) and len(hit["words"]) == 8
     # The index rebuilt from the page JSONs, the alias swapped: the same answers.
     report = json.loads(run(str(BIN / "pagesearch"), "reindex", "--json", env=cli_env).stdout)
-    assert (report["pages"], report["indexed"], report["failed"]) == (3, 3, []) and report["index"].endswith("-v2-r1")
+    assert (report["pages"], report["indexed"], report["failed"]) == (3, 3, [])
+    assert report["index"].endswith(f"-v{INDEX_VERSION}-r1")
     again = json.loads(run(str(BIN / "pagesearch"), *result.args[1:], env=cli_env).stdout)
     for answer in (again, payload):  # scores depend on the index's statistics, which a rebuild resets
         for page in answer["hits"]:

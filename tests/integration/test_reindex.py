@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from lib.index.documents import INDEX_VERSION
 from tests.conftest import RESULTS_BUCKET, SAMPLES, ocr_page_json
 from tests.integration.conftest import index, put_page, search, stored
 
@@ -56,9 +57,9 @@ def count(settings: Any, index_name: str | None = None) -> int:
 
 def test_reindex_builds_a_new_index_swaps_the_alias_and_keeps_every_page(shelf: list[Any], settings: Any) -> None:
     before = aliased(settings)
-    assert before.endswith("-v2")
+    assert before.endswith(f"-v{INDEX_VERSION}")
     report = rebuild(settings)
-    assert (report.previous, report.index) == (before, f"{settings.opensearch_index}-v2-r1")
+    assert (report.previous, report.index) == (before, f"{settings.opensearch_index}-v{INDEX_VERSION}-r1")
     assert aliased(settings) == report.index
     assert report.pages == report.indexed == count(settings) == 12 and report.failed == []
     assert search(settings, '"lazy fox"').total == 6 and search(settings, "Fuchs").total == 6
@@ -104,7 +105,7 @@ def test_an_interrupted_reindex_resumes_and_the_indexers_changes_are_caught_up(
     monkey.setattr(module, "BATCH_PAGES", 3)
     with pytest.raises(Interrupted):
         rebuild(settings, progress=stop_half_way)
-    assert aliased(settings).endswith("-v2"), "an interrupted run leaves the alias where it was"
+    assert aliased(settings).endswith(f"-v{INDEX_VERSION}"), "an interrupted run leaves the alias where it was"
     # Meanwhile the indexer removes one page and changes another, in the index the alias points at.
     s3.delete_object(Bucket=RESULTS_BUCKET, Key="shelf-a/0001.json")
     changed = json.loads(json.dumps(shelf[1]))
@@ -132,8 +133,8 @@ def test_one_book_in_place(shelf: list[Any], s3: Any, settings: Any) -> None:
 
 def test_upgrading_from_the_line_index(s3: Any, settings: Any, page_json_cache: dict[str, Any], tesseract: str) -> None:
     """An existing deployment's alias points at pages-v1 (one document per line): the new indexer refuses to
-    write there (a retryable error: the event waits in the failed-event queue), the reindex builds pages-v2
-    from the page JSONs and moves the alias, and from then on the indexer writes again."""
+    write there (a retryable error: the event waits in the failed-event queue), the reindex builds the current
+    mapping's index from the page JSONs and moves the alias, and from then on the indexer writes again."""
     from lib.outcome import RetryableFailure
     from tests.integration.conftest import invoke
 
@@ -146,7 +147,7 @@ def test_upgrading_from_the_line_index(s3: Any, settings: Any, page_json_cache: 
     with pytest.raises(RetryableFailure, match="pagesearch reindex"):
         invoke(put_page(s3, document))
     report = rebuild(settings)
-    assert (report.previous, report.index) == (old, f"{settings.opensearch_index}-v2")
+    assert (report.previous, report.index) == (old, f"{settings.opensearch_index}-v{INDEX_VERSION}")
     assert search(settings, '"lazy fox"', book="upgrade").total == 1
     later = ocr_page_json(page_json_cache, SAMPLES / "eurotext.tif", book="upgrade", page="0002")
     index(s3, later)

@@ -154,3 +154,52 @@ def test_a_word_holding_a_space_reports_its_own_box(s3: Any, settings: Any) -> N
     [found] = search(settings, "york", book="spaces").pages
     line_one, line_two = page["blocks"][0]["paragraphs"][0]["lines"]
     assert [w.bbox for h in found.hits for w in h.words] == [line_one["words"][1]["bbox"], line_two["words"][0]["bbox"]]
+
+
+def _broken_word(document: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A real word the page hyphenates at a line end: the last word of a line and the first of the next."""
+    rows = lines_of(document)
+    for (b1, p1, one), (b2, p2, two) in itertools.pairwise(rows):
+        tail, head = one["words"][-1], two["words"][0]
+        broken = re.fullmatch(r"[a-z]{3,}-", tail["text"]) and re.fullmatch(r"[a-z]{3,}", head["text"])
+        if (b1, p1) == (b2, p2) and broken:
+            return tail, head
+    raise AssertionError("no hyphenated line end on this page")
+
+
+def test_a_word_broken_at_a_line_end_is_found_whole_and_by_its_parts(library: dict[str, Any], settings: Any) -> None:
+    """ "explo-" / "sion" on the real Lusitania page: `explosion` found nothing."""
+    tail, head = _broken_word(library["moat"])
+    whole = tail["text"][:-1] + head["text"]
+    result = search(settings, whole)
+    assert [(p.book, p.page) for p in result.pages] == [("child-of-the-moat", "0015")]
+    [hit] = result.pages[0].hits
+    assert [w.bbox for w in hit.words] == [tail["bbox"], head["bbox"]], "the boxes of both parts"
+    assert hit.boxes == [tail["bbox"], head["bbox"]], "one box per line"
+    for part in (tail["text"][:-1], head["text"]):
+        found = search(settings, part, book="child-of-the-moat")
+        assert [w.bbox for p in found.pages for h in p.hits for w in h.words] == [
+            tail["bbox"] if part in tail["text"] else head["bbox"]
+        ], part
+
+
+def test_a_phrase_holding_a_broken_word_matches_and_counts_once(library: dict[str, Any], settings: Any) -> None:
+    from lib.opensearch import client
+    from lib.search.query import count_hits
+    from lib.search.syntax import parse_query
+
+    tail, head = _broken_word(library["moat"])
+    rows = [w for _, _, line in lines_of(library["moat"]) for w in line["words"]]
+    before = rows[rows.index(tail) - 1]
+    phrase = f'"{words_of(before["text"])[-1]} {tail["text"][:-1]}{head["text"]}"'
+    result = search(settings, phrase)
+    assert [p.page for p in result.pages] == ["0015"], phrase
+    [hit] = result.pages[0].hits
+    assert [w.bbox for w in hit.words] == [before["bbox"], tail["bbox"], head["bbox"]]
+    counts = count_hits(
+        client(settings.opensearch_url), settings.opensearch_index, parse_query(phrase), book=None, offset=0, pages=1
+    )
+    assert counts == [1]
+    # And the word whole with another word of the page: both the joined and the printed text are marked.
+    mixed = search(settings, f"{tail['text'][:-1]}{head['text']} {words_of(before['text'])[-1]}")
+    assert {w.bbox[0] for h in mixed.pages[0].hits for w in h.words} >= {tail["bbox"][0], before["bbox"][0]}

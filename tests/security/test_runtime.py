@@ -309,17 +309,17 @@ def _walk(value: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, .
 
 def _user_text_slot(path: tuple[str, ...]) -> bool:
     """Where user text may go: the text of a match/match_phrase clause on our text fields, or the book filter."""
-    return (len(path) >= 3 and path[-3] in ("match", "match_phrase") and path[-2] in ("text", "text_pair")
+    return (len(path) >= 3 and path[-3] in ("match", "match_phrase") and path[-2] in ("text", "text_joined")
             and path[-1] == "query") or path[-2:] == ("term", "book")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def reference_body() -> dict[str, Any]:
-    """A body of every shape (words and their proximity, phrase, exclusion, book): its keys and fixed values."""
+    """A body of every shape (words exact and fuzzy, their proximity, phrase, exclusion, book): its keys and values."""
     from lib.search.query import build_query
     from lib.search.syntax import parse_query
 
-    return build_query(parse_query('whale harpoon "call me" -ship -"the sea"'), book="moby-dick", limit=10)
+    return build_query(parse_query('whale harpooneer "call me" -ship -"the sea"'), book="moby-dick", limit=10)
 
 
 def test_user_input_only_reaches_match_clauses_and_sizes_are_capped(reference_body: dict[str, Any]) -> None:

@@ -42,8 +42,9 @@ def test_book_filter_and_caps() -> None:
 
 def test_words_under_eight_letters_and_numbers_are_matched_exactly_only() -> None:
     query = json.dumps(build_query(parse_query("fox 1898 whales harpooneer"), book=None, limit=10))
-    # Only `harpooneer` (eight letters or more) may match with an edit: in the query and in the highlight query.
-    assert query.count('"fuzziness"') == 2
+    # Only `harpooneer` (eight letters or more) may match with an edit, in the printed and the joined text:
+    # in the query and in the highlight query.
+    assert query.count('"fuzziness"') == 4
 
 
 def test_near_words_rank_first_through_proximity_clauses_that_match_nothing_alone() -> None:

@@ -1,6 +1,6 @@
 // SigV4 signing of GET requests to an IAM-authorised API Gateway (searchAuth=iam), with the Web Crypto API:
-// the browser signs as botocore does (tests/browser compares the two), with credentials the user gives, kept in
-// this tab's sessionStorage only. Nothing here runs when the deployment is public.
+// the browser signs as botocore does (tests/browser/test_sigv4.py compares the two), with credentials the user
+// gives, kept in this tab's sessionStorage only. Nothing here runs when the deployment is public.
 "use strict";
 
 (() => {
@@ -28,6 +28,15 @@
       .sort(([a, x], [b, y]) => (a < b ? -1 : a > b ? 1 : x < y ? -1 : x > y ? 1 : 0))
       .map(([k, v]) => `${k}=${v}`)
       .join("&");
+  }
+
+  // The URL to send for a signed request: its query written as it is signed (RFC 3986, a space as %20, sorted).
+  // URLSearchParams writes a space as "+", which the canonical form never holds, and a server that reads "+" as
+  // itself rather than a space would compute another signature: sending what was signed leaves nothing to read.
+  function canonicalUrl(url) {
+    const target = new URL(url);
+    const query = canonicalQuery(target.searchParams);
+    return `${target.origin}${target.pathname}${query ? "?" + query : ""}`;
   }
 
   async function sign(url, region, credentials, now = new Date()) {
@@ -67,5 +76,5 @@
     return stored ? sign(url, region, JSON.parse(stored)) : {};
   }
 
-  window.sigv4 = { sign, headers, remember };
+  window.sigv4 = { sign, headers, remember, canonicalUrl };
 })();

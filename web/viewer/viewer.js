@@ -21,8 +21,10 @@ function bookAndPage(canvas) {
 
 async function get(url) {
   await state.configured;  // how to sign depends on config.json, which may still be on its way
-  const signed = state.config.auth === "iam" ? await window.sigv4.headers(url, state.config.region) : {};
-  const response = await fetch(url, { headers: signed });
+  const iam = state.config.auth === "iam";
+  const target = iam ? window.sigv4.canonicalUrl(url) : url;  // send exactly what is signed
+  const signed = iam ? await window.sigv4.headers(target, state.config.region) : {};
+  const response = await fetch(target, { headers: signed });
   const body = await response.json().catch(() => ({}));
   if (!response.ok) throw new Error(body.error || `${response.status} ${response.statusText}`);
   return body;
@@ -91,6 +93,9 @@ function render(fresh) {
 
 async function search(event) {
   if (event) event.preventDefault();
+  // A search ends the typing: drop the suggestion still waiting on its timer or on its answer.
+  clearTimeout(suggestTimer);
+  suggestAsked += 1;
   hideSuggestions();
   const q = $("q").value.trim();
   if (!q) return;
@@ -181,6 +186,7 @@ function zoom(factor) {
 // --- autocomplete: terms of the chosen book (or of the library) starting with the word being typed
 
 let suggestTimer = null;
+let suggestAsked = 0; // which suggestion request is the latest: an older answer is not shown
 function hideSuggestions() {
   $("suggestions").hidden = true;
   $("q").setAttribute("aria-expanded", "false");
@@ -194,7 +200,9 @@ async function suggest() {
   const url = new URL(book ? `iiif/${encodeURIComponent(book)}/autocomplete/2` : "autocomplete", api);
   url.searchParams.set("q", last);
   try {
+    const asked = ++suggestAsked;
     const terms = (await get(url.href)).items || [];
+    if (asked !== suggestAsked) return;
     const list = $("suggestions");
     list.replaceChildren(...terms.slice(0, 10).map((term, i) => {
       const option = document.createElement("li");
