@@ -1,7 +1,7 @@
 """Part 7, cold start: what each handler adds to a Lambda cold start beyond a function that only imports boto3.
 
 Whole processes, as Lambda starts one: ``python -S -c "import X"`` for X in
-boto3, handlers.ocr and handlers.indexer, with the Lambda artifact's packages
+boto3, handlers.ocr, handlers.indexer and handlers.search, with the Lambda artifact's packages
 (bench.runtime), fresh processes taking turns round after round. What a
 handler adds is the median over rounds of its time minus boto3's in the same
 round, in wall time and in CPU time (user + system, steadier on a shared
@@ -54,7 +54,7 @@ from bench.worker_client import cold_container, function_env
 from pagesearch.lambda_local import FUNCTIONS, s3_record
 
 PART = "cold_start"
-MODULES = ("boto3", "handlers.ocr", "handlers.indexer")
+MODULES = ("boto3", "handlers.ocr", "handlers.indexer", "handlers.search")
 HANDLERS = MODULES[1:]
 TARGET_ADDED_MS = 50
 HEADLINE = "shipped"
@@ -138,7 +138,7 @@ def measure_imports(rounds: int, bytecodes: dict[str, Bytecode], env: dict[str, 
     for r in range(rounds):
         rows: dict[tuple[str, str], dict[str, Any]] = {g: {} for g in groups}
         for state, kind in groups[r % len(groups) :] + groups[: r % len(groups)]:
-            for module in MODULES[r % 3 :] + MODULES[: r % 3]:
+            for module in MODULES[r % len(MODULES) :] + MODULES[: r % len(MODULES)]:
                 measure = _whole_process if kind == "whole" else _importtime
                 rows[state, kind][module] = measure(module, _bytecode_of(module, state, bytecodes), env)
         for state in bytecodes:
@@ -324,8 +324,12 @@ def run(opts: Options) -> dict[str, Any]:
                 if layer_compiled()
                 else "no .pyc for the layer's packages (no Lambda Python to compile them with), "
             )
-            + "none for lib and handlers (the artifact ships none and Lambda's filesystem is read-only); the "
-            "standard library, boto3, botocore, s3transfer compiled",
+            + (
+                "lib and handlers compiled (checked-hash, by scripts/build_python_deps.py at sls package); "
+                if layer_compiled()
+                else "none for lib and handlers (no Lambda Python to compile them with); "
+            )
+            + "the standard library, boto3, botocore, s3transfer compiled",
             "baseline": "always compiled: a function without a layer loads only the runtime's files, which are",
             "compiled": "every module with its .pyc (what compiling the artifact would give)",
             "pyc_removed_for_shipped": removed,

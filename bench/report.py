@@ -229,13 +229,11 @@ def _plus(s: dict[str, Any], unit: str = " ms") -> str:
 
 def _cold_start_rows(add: Any, r: dict[str, Any]) -> None:
     target = r["target"]["max_added_ms"]
-    shipped = (
-        "as shipped (layer .pyc, ours from source)" if r["bytecode"].get("layer_compiled") else "as shipped (no .pyc)"
-    )
+    shipped = "as shipped (layer and ours .pyc)" if r["bytecode"].get("layer_compiled") else "as shipped (no .pyc)"
     labels = {"shipped": shipped, "compiled": "with .pyc compiled in"}
     for state in ("shipped", "compiled"):
         w = r["whole_process"][state]
-        for module in ("handlers.ocr", "handlers.indexer"):
+        for module in w["added_ms"]:
             added = w["added_ms"][module]
             add(
                 "7 Cold start",
@@ -247,7 +245,7 @@ def _cold_start_rows(add: Any, r: dict[str, Any]) -> None:
                 _met(added["median"] <= target) if state == r["bytecode"]["headline"] else "",
             )
     explained = r["importtime"][r["bytecode"]["headline"]]
-    for module in ("handlers.ocr", "handlers.indexer"):
+    for module in explained["added_ms"]:
         top = ", ".join(f"{p['package']} {p['own_ms']:.0f}" for p in explained["added_by_package"][module][:4])
         add(
             "7 Cold start",
