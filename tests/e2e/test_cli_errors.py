@@ -54,12 +54,12 @@ def test_search_against_a_server_that_is_gone_is_one_line(cli_env: dict[str, str
     ("files", "book", "says"),
     [
         (["page.jp2"], "b", "does not end in one of"),
-        (["book.pdf"], "b", "does not end in one of"),
+        (["book.pdf", "page.png"], "b", "must be alone in its --book"),
         (["page.png"], "failed", "reserved"),
         (["page.png"], "", "--book is empty"),
         (["page.png", "missing.png"], "b", "missing.png: no such file"),
     ],
-    ids=["jp2", "pdf", "reserved-book", "empty-book", "missing-file"],
+    ids=["jp2", "pdf-beside-a-page", "reserved-book", "empty-book", "missing-file"],
 )
 def test_ingest_refuses_before_uploading_anything(
     cli_env: dict[str, str], tmp_path: Path, files: list[str], book: str, says: str
