@@ -69,9 +69,29 @@ class Config:
         return self.variants is None or variant in self.variants
 
 
+# The code before this part's changes: no orientation check, no deskew, no scaling, no extra variables.
+MAIN = {"ocr_rotate": False, "ocr_min_deskew": 0.0, "ocr_max_dpi": 0, "tesseract_variables": ()}
 CONFIGS = (
     Config("bare", "bare `tesseract IMAGE stdout`, default settings"),
+    Config(
+        "main",
+        "our OCR function as before issue #10 (no orientation, deskew or scaling)",
+        overrides=MAIN,
+        variants=("upright", "dpi150", "dpi600"),
+    ),
     Config("ours", "our OCR function (lib.ocr), shipped settings", overrides={}),
+    Config(
+        "no_deskew", "ours without deskew", overrides={"ocr_min_deskew": 0.0}, variants=("upright", "skew2", "skew5")
+    ),
+    Config("no_scale", "ours without scaling oversized scans", overrides={"ocr_max_dpi": 0}, variants=("dpi600",)),
+    Config(
+        "no_invert",
+        "ours with -c tessedit_do_invert=0",
+        overrides={"tesseract_variables": ("tessedit_do_invert=0",)},
+        variants=("upright",),
+    ),
+    # Not a reading: the cost of Tesseract's orientation detection alone, as lib.ocr.orientation runs it.
+    Config("osd", "OSD alone on a reduced copy (--psm 0), cost only", overrides={}, variants=("upright",)),
 )
 
 
@@ -117,6 +137,13 @@ def _ours(data: bytes, suffix: str, overrides: dict[str, Any], name: str) -> tup
     return document["text"], {"applied": applied, "tesseract_ms": document["ocr"]["duration_ms"]}
 
 
+def _osd(path: Path, dpi: int) -> dict[str, Any]:
+    from lib.ocr.orientation import detect
+
+    found = detect(str(path), dpi=dpi, cmd=tesseract_bin(), timeout=900)
+    return {"osd": vars(found) if found else None}
+
+
 def _run_task(task: Task) -> list[dict[str, Any]]:
     page = task.page
     data, suffix = alter(task.variant, page.path.read_bytes(), page.path.suffix, page.dpi)
@@ -129,10 +156,12 @@ def _run_task(task: Task) -> list[dict[str, Any]]:
             cpu, wall = _cpu(), time.perf_counter()
             if config.overrides is None:
                 text, extra = _bare(path, config.extra_args)
+            elif config.name == "osd":
+                text, extra = None, _osd(path, page.dpi)
             else:
                 text, extra = _ours(data, suffix, config.overrides, page.stem)
             cpu, wall = _cpu() - cpu, time.perf_counter() - wall
-            found = errors(text, page.truth, normalise)
+            found = dataclasses.asdict(errors(text, page.truth, normalise)) if text is not None else {}
             rows.append(
                 {
                     "page": page.name,
@@ -141,10 +170,7 @@ def _run_task(task: Task) -> list[dict[str, Any]]:
                     "config": config.name,
                     "cpu_s": round(cpu, 4),
                     "wall_s": round(wall, 4),
-                    "char_edits": found.char_edits,
-                    "chars": found.chars,
-                    "word_edits": found.word_edits,
-                    "words": found.words,
+                    **found,
                     **extra,
                 }
             )
@@ -176,8 +202,9 @@ def aggregate(rows: list[dict[str, Any]], configs: tuple[Config, ...], variants:
             mine = [r for r in rows if r["variant"] == variant and r["config"] == config.name]
             if not mine:
                 continue
-            rates[variant][config.name] = {s: _rates([r for r in mine if r["set"] == s]) for s in sets}
-            rates[variant][config.name]["all"] = _rates(mine)
+            if "chars" in mine[0]:
+                rates[variant][config.name] = {s: _rates([r for r in mine if r["set"] == s]) for s in sets}
+                rates[variant][config.name]["all"] = _rates(mine)
             ratios = {}
             for baseline in ("bare", "main"):
                 pairs = [(r, by.get((r["page"], variant, baseline))) for r in mine]

@@ -21,6 +21,11 @@ PAGE_PSMS = (1, 3, 4, 6, 11, 12)
 DEFAULT_OUTPUTS = ("alto", "hocr")
 
 
+# Tesseract variables every page's run sets (``-c name=value``), measured by `make accuracy`
+# to cost no accuracy (docs/accuracy.md, Speed).
+TESSERACT_VARIABLES: tuple[str, ...] = ()
+
+
 class ConfigError(ValueError):
     """A setting has a value the functions cannot work with: a deployment problem, named in the message."""
 
@@ -33,6 +38,30 @@ def _int(name: str, default: int, allowed: tuple[int, ...] | None = None) -> int
         wanted = f"one of {', '.join(map(str, allowed))}" if allowed else "a whole number"
         raise ConfigError(f"{name}={value!r} is not {wanted}")
     return int(value)
+
+
+def _float(name: str, default: float, low: float, high: float) -> float:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not low <= number <= high:  # NaN fails both comparisons
+        raise ConfigError(f"{name}={value!r} is not a number from {low:g} to {high:g}")
+    return number
+
+
+def _switch(name: str, default: bool) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value in ("auto", "on", "1", "true", "yes"):
+        return True
+    if value in ("off", "0", "false", "no"):
+        return False
+    raise ConfigError(f"{name}={value!r} is not auto or off")
 
 
 def _outputs(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
@@ -84,6 +113,14 @@ class Settings:
     public_base_url: str
     # iam or public (serverless.yml's searchAuth): the viewer signs its requests when iam.
     search_auth: str
+    # A page that reads badly is checked with Tesseract's OSD and read again turned (lib.ocr.orientation).
+    ocr_rotate: bool = True
+    # Pages skewed by at least this many degrees are levelled before OCR; 0: never (lib.ocr.adjust).
+    ocr_min_deskew: float = 1.0
+    # Scans whose file says more than this are scaled to 300 dpi; 0: never (lib.ocr.adjust).
+    ocr_max_dpi: int = 400
+    # ``name=value`` Tesseract variables for every run.
+    tesseract_variables: tuple[str, ...] = TESSERACT_VARIABLES
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -108,4 +145,7 @@ class Settings:
             opensearch_timeout=_int("OPENSEARCH_TIMEOUT", 20),
             public_base_url=os.environ.get("PUBLIC_BASE_URL", "").strip().rstrip("/"),
             search_auth=os.environ.get("SEARCH_AUTH", "public") or "public",
+            ocr_rotate=_switch("OCR_ROTATE", True),
+            ocr_min_deskew=_float("OCR_DESKEW_MIN", 1.0, 0.0, 6.0),
+            ocr_max_dpi=_int("OCR_MAX_DPI", 400),
         )

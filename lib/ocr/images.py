@@ -29,7 +29,9 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
+from lib.ocr.adjust import Adjusted, adjust
 from lib.ocr.display import DisplayImage, display_image
+from lib.ocr.geometry import IDENTITY, Affine
 
 
 def _return_big_buffers_to_the_os() -> None:
@@ -104,6 +106,12 @@ class PageImage:
     converted: bool
     # What a browser shows when it cannot show the original (TIFF, BMP); None otherwise.
     display: DisplayImage | None = None
+    # What was done to the page before Tesseract (lib.ocr.adjust): the map from the page as
+    # displayed to the file at ``path``, the scale and deskew it holds, the resolution to tell Tesseract.
+    forward: Affine = IDENTITY
+    scale: float = 1.0
+    deskew: float = 0.0
+    ocr_dpi: int = 0
 
 
 def _sniff_unsupported(data: bytes) -> str | None:
@@ -180,18 +188,29 @@ def _passthrough_suffix(image: Image.Image, orientation: int, frames: int) -> st
 
 
 @contextmanager
-def page_image(data: bytes, *, max_pixels: int, default_dpi: int, max_frames: int = 10_000) -> Iterator[PageImage]:
+def page_image(
+    data: bytes,
+    *,
+    max_pixels: int,
+    default_dpi: int,
+    max_frames: int = 10_000,
+    max_dpi: int = 0,
+    min_deskew: float = 0.0,
+) -> Iterator[PageImage]:
     """Check and prepare an uploaded page; yields a private file removed on exit.
 
     Raises ImageRejected for content that can never succeed. A multi-page TIFF
     or animated GIF yields its first frame (one object is one page); more
-    than ``max_frames`` frames is refused.
+    than ``max_frames`` frames is refused. A page whose file says more than
+    ``max_dpi`` is scaled to 300 dpi, and one skewed by ``min_deskew``
+    degrees or more is levelled (lib.ocr.adjust; 0 turns either off).
     """
     reason = _sniff_unsupported(data)
     if reason:
         raise ImageRejected(reason)
     image = _decode(data, max_pixels)
     prepared = image
+    adjusted: Adjusted | None = None
     try:
         if image.format not in ACCEPTED_FORMATS:
             raise ImageRejected(f"unsupported image format {image.format!r}")
@@ -211,6 +230,9 @@ def page_image(data: bytes, *, max_pixels: int, default_dpi: int, max_frames: in
         if min(width, height) < MIN_SIDE:
             raise ImageRejected(f"image is {width}x{height} pixels: too small to hold a line of text")
         display = display_image(prepared, source_format)
+        adjusted = adjust(prepared, dpi, dpi_from_file, max_dpi=max_dpi, min_deskew=min_deskew)
+        if adjusted.changed:
+            suffix = None  # Tesseract reads the adjusted pixels, not the upload
         fd, path = tempfile.mkstemp(prefix="page-", suffix=suffix or ".png")
         try:
             with os.fdopen(fd, "wb") as out:
@@ -218,7 +240,7 @@ def page_image(data: bytes, *, max_pixels: int, default_dpi: int, max_frames: in
                     out.write(data)
                 else:
                     # Level 1: lossless, and several times faster than the default on big pages.
-                    prepared.save(out, format="PNG", compress_level=1, dpi=(dpi, dpi))
+                    adjusted.image.save(out, format="PNG", compress_level=1, dpi=(adjusted.dpi, adjusted.dpi))
         except BaseException:
             os.unlink(path)
             raise
@@ -226,6 +248,8 @@ def page_image(data: bytes, *, max_pixels: int, default_dpi: int, max_frames: in
         # Tesseract reads the file: the decoded pixels (up to 4 bytes each) are not needed while it runs.
         image.close()
         prepared.close()
+        if adjusted is not None and adjusted.image is not prepared:
+            adjusted.image.close()
     try:
         yield PageImage(
             path=path,
@@ -237,6 +261,10 @@ def page_image(data: bytes, *, max_pixels: int, default_dpi: int, max_frames: in
             frames=frames,
             converted=suffix is None,
             display=display,
+            forward=adjusted.forward,
+            scale=adjusted.scale,
+            deskew=adjusted.deskew,
+            ocr_dpi=adjusted.dpi,
         )
     finally:
         os.unlink(path)
