@@ -70,24 +70,34 @@ class Config:
 
 
 # The code before this part's changes: no orientation check, no deskew, no scaling, no extra variables.
-MAIN = {"ocr_rotate": False, "ocr_min_deskew": 0.0, "ocr_max_dpi": 0, "tesseract_variables": ()}
+MAIN = {
+    "ocr_rotate": False,
+    "ocr_min_deskew": 0.0,
+    "ocr_max_dpi": 0,
+    "assume_default_dpi": True,
+    "tesseract_variables": (),
+}
 CONFIGS = (
     Config("bare", "bare `tesseract IMAGE stdout`, default settings"),
     Config(
         "main",
         "our OCR function as before issue #10 (no orientation, deskew or scaling)",
         overrides=MAIN,
-        variants=("upright", "dpi150", "dpi600"),
+        variants=("upright", "dpi150"),
     ),
     Config("ours", "our OCR function (lib.ocr), shipped settings", overrides={}),
-    Config(
-        "no_deskew", "ours without deskew", overrides={"ocr_min_deskew": 0.0}, variants=("upright", "skew2", "skew5")
-    ),
+    Config("no_deskew", "ours without deskew", overrides={"ocr_min_deskew": 0.0}, variants=("skew2", "skew5")),
     Config("no_scale", "ours without scaling oversized scans", overrides={"ocr_max_dpi": 0}, variants=("dpi600",)),
     Config(
         "no_invert",
         "ours with -c tessedit_do_invert=0",
         overrides={"tesseract_variables": ("tessedit_do_invert=0",)},
+        variants=("upright",),
+    ),
+    Config(
+        "no_tables",
+        "ours with -c textord_tabfind_find_tables=0",
+        overrides={"tesseract_variables": ("textord_tabfind_find_tables=0",)},
         variants=("upright",),
     ),
     # Not a reading: the cost of Tesseract's orientation detection alone, as lib.ocr.orientation runs it.
@@ -101,6 +111,7 @@ class Task:
     variant: str
     configs: tuple[Config, ...]
     reverse: bool  # run the configurations in reverse order (alternation)
+    repeat: int = 0  # the how-manieth reading of this copy (only the first counts for error rates)
 
 
 def _cpu() -> float:
@@ -168,6 +179,7 @@ def _run_task(task: Task) -> list[dict[str, Any]]:
                     "set": page.set,
                     "variant": task.variant,
                     "config": config.name,
+                    "repeat": task.repeat,
                     "cpu_s": round(cpu, 4),
                     "wall_s": round(wall, 4),
                     **found,
@@ -177,12 +189,26 @@ def _run_task(task: Task) -> list[dict[str, Any]]:
     return rows
 
 
-def _tasks(pages: list[Page], variants: list[str], configs: tuple[Config, ...]) -> Iterator[Task]:
+def _tasks(pages: list[Page], variants: list[str], configs: tuple[Config, ...], repeats: int) -> Iterator[Task]:
     n = 0
-    for page in pages:
-        for variant in variants:
-            yield Task(page, variant, configs, reverse=n % 2 == 1)
-            n += 1
+    for repeat in range(repeats):
+        for page in pages:
+            for variant in variants:
+                yield Task(page, variant, configs, reverse=n % 2 == 1, repeat=repeat)
+                n += 1
+
+
+def _chosen(env: str, known: dict[str, Any] | tuple[Config, ...]) -> list[str] | None:
+    """A comma list from the environment (a speed-only run: PAGESEARCH_ACCURACY_VARIANTS=upright), checked."""
+    value = os.environ.get(env, "").strip()
+    if not value:
+        return None
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    valid = list(known) if isinstance(known, dict) else [c.name for c in known]
+    unknown = [n for n in names if n not in valid]
+    if unknown:
+        raise SystemExit(f"{env}: unknown {', '.join(unknown)}; choose from {', '.join(valid)}")
+    return names
 
 
 def _rates(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -195,7 +221,7 @@ def aggregate(rows: list[dict[str, Any]], configs: tuple[Config, ...], variants:
     sets = sorted({r["set"] for r in rows})
     rates: dict[str, Any] = {}
     timing: dict[str, Any] = {}
-    by = {(r["page"], r["variant"], r["config"]): r for r in rows}
+    by = {(r["page"], r["variant"], r["config"], r.get("repeat", 0)): r for r in rows}
     for variant in variants:
         rates[variant], timing[variant] = {}, {}
         for config in configs:
@@ -203,11 +229,13 @@ def aggregate(rows: list[dict[str, Any]], configs: tuple[Config, ...], variants:
             if not mine:
                 continue
             if "chars" in mine[0]:
-                rates[variant][config.name] = {s: _rates([r for r in mine if r["set"] == s]) for s in sets}
-                rates[variant][config.name]["all"] = _rates(mine)
+                # Readings are deterministic: a repeat only adds timings.
+                first = [r for r in mine if r.get("repeat", 0) == 0]
+                rates[variant][config.name] = {s: _rates([r for r in first if r["set"] == s]) for s in sets}
+                rates[variant][config.name]["all"] = _rates(first)
             ratios = {}
             for baseline in ("bare", "main"):
-                pairs = [(r, by.get((r["page"], variant, baseline))) for r in mine]
+                pairs = [(r, by.get((r["page"], variant, baseline, r.get("repeat", 0)))) for r in mine]
                 pairs = [(r, b) for r, b in pairs if b is not None and b["cpu_s"] > 0 and baseline != config.name]
                 if pairs:
                     ratios[f"cpu_ratio_to_{baseline}"] = summary([r["cpu_s"] / b["cpu_s"] for r, b in pairs], 3)
@@ -225,9 +253,15 @@ def aggregate(rows: list[dict[str, Any]], configs: tuple[Config, ...], variants:
 
 def run(opts: Options) -> dict[str, Any]:
     pages = [p for p in all_pages() if not opts.quick or p.stem in QUICK_PAGES]
-    variants = list(VARIANTS)
-    tasks = list(_tasks(pages, variants, CONFIGS))
-    log(f"accuracy: {len(pages)} pages x {len(variants)} variants, {len(CONFIGS)} configurations, {JOBS} processes")
+    variants = _chosen("PAGESEARCH_ACCURACY_VARIANTS", VARIANTS) or list(VARIANTS)
+    wanted = _chosen("PAGESEARCH_ACCURACY_CONFIGS", CONFIGS)
+    configs = tuple(c for c in CONFIGS if wanted is None or c.name in wanted)
+    repeats = int(os.environ.get("PAGESEARCH_ACCURACY_REPEATS", "1"))
+    tasks = list(_tasks(pages, variants, configs, repeats))
+    log(
+        f"accuracy: {len(pages)} pages x {len(variants)} variants x {repeats}, "
+        f"{len(configs)} configurations, {JOBS} processes"
+    )
     rows: list[dict[str, Any]] = []
     started = time.monotonic()
     with ProcessPoolExecutor(max_workers=JOBS, initializer=_init_worker) as pool:
@@ -238,12 +272,13 @@ def run(opts: Options) -> dict[str, Any]:
     payload = {
         "pages": len(pages),
         "variants": VARIANTS,
-        "configs": {c.name: {"label": c.label, "variants": c.variants or "all"} for c in CONFIGS},
+        "configs": {c.name: {"label": c.label, "variants": c.variants or "all"} for c in configs},
+        "repeats": repeats,
         "normalisation": "pagesearch.text_normalise (docs/accuracy.md, Rules)",
         "edit_distance": "rapidfuzz.distance.Levenshtein (characters; words as sequences)",
         "jobs": JOBS,
         "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
-        **aggregate(rows, CONFIGS, variants),
+        **aggregate(rows, configs, variants),
         "per_page": rows,
     }
     payload["targets"] = accuracy_report.targets(payload)

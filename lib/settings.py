@@ -119,6 +119,9 @@ class Settings:
     ocr_min_deskew: float = 1.0
     # Scans whose file says more than this are scaled to 300 dpi; 0: never (lib.ocr.adjust).
     ocr_max_dpi: int = 400
+    # DEFAULT_DPI set: Tesseract is told it for a page whose file states none credibly; unset, Tesseract
+    # estimates the page's resolution from its text, which reads such pages better (docs/accuracy.md).
+    assume_default_dpi: bool = False
     # ``name=value`` Tesseract variables for every run.
     tesseract_variables: tuple[str, ...] = TESSERACT_VARIABLES
 
@@ -146,6 +149,7 @@ class Settings:
             public_base_url=os.environ.get("PUBLIC_BASE_URL", "").strip().rstrip("/"),
             search_auth=os.environ.get("SEARCH_AUTH", "public") or "public",
             ocr_rotate=_switch("OCR_ROTATE", True),
+            assume_default_dpi=bool(os.environ.get("DEFAULT_DPI", "").strip()),
             ocr_min_deskew=_float("OCR_DESKEW_MIN", 1.0, 0.0, 6.0),
             ocr_max_dpi=_int("OCR_MAX_DPI", 400),
         )

@@ -43,7 +43,7 @@ class Adjusted:
     forward: Affine  # page as displayed -> this image
     scale: float  # 1.0: not scaled
     deskew: float  # degrees turned counter-clockwise; 0.0: not deskewed
-    dpi: int  # the resolution to tell Tesseract
+    dpi: int  # the resolution to tell Tesseract; 0: none, Tesseract estimates it from the text
 
     @property
     def changed(self) -> bool:
@@ -90,13 +90,15 @@ def deskewed(image: Image.Image, angle: float) -> tuple[Image.Image, Affine]:
     return turned, rotation(angle, source.size, turned.size)
 
 
-def adjust(image: Image.Image, dpi: int, dpi_from_file: bool, *, max_dpi: int, min_deskew: float) -> Adjusted:
+def adjust(image: Image.Image, dpi: int, dpi_known: bool, *, max_dpi: int, min_deskew: float) -> Adjusted:
     """What Tesseract should read: ``image`` scaled when oversized (``max_dpi`` 0: never), deskewed when skewed.
 
     ``min_deskew`` 0 turns deskewing off.
     """
-    forward, scale, current, tess_dpi = Affine(), 1.0, image, dpi
-    if max_dpi and dpi_from_file and dpi > max_dpi:
+    # A resolution the file does not state credibly is not made up: Tesseract's own estimate from the
+    # text's size reads pages 150 dpi and untagged with 0.8 of the errors of assuming 300 (docs/accuracy.md).
+    forward, scale, current, tess_dpi = Affine(), 1.0, image, dpi if dpi_known else 0
+    if max_dpi and dpi_known and dpi > max_dpi:
         scale = TARGET_DPI / dpi
         size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
         grey = image.convert("L") if image.mode in ("1", "P") else image

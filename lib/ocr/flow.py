@@ -168,6 +168,7 @@ def ocr_page(data: bytes, ref: PageRef, settings: Settings, *, source: dict[str,
         max_frames=settings.max_image_frames,
         max_dpi=settings.ocr_max_dpi,
         min_deskew=settings.ocr_min_deskew,
+        assume_default_dpi=settings.assume_default_dpi,
     ) as image:
         started = time.perf_counter()
         reading = read_page(image, settings, cmd)

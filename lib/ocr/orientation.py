@@ -70,11 +70,14 @@ def detect(path: str, *, dpi: int, cmd: str, timeout: int) -> Osd | None:
         if factor > 1:
             size = (max(1, round(image.width / factor)), max(1, round(image.height / factor)))
             grey = (grey.convert("L") if grey.mode == "1" else grey).resize(size, Image.Resampling.BOX)
-            dpi = max(1, round(dpi / factor))
+            dpi = max(1, round(dpi / factor)) if dpi else 0
         pytesseract.pytesseract.tesseract_cmd = cmd
         try:
             found = pytesseract.image_to_osd(
-                grey, config=f"--psm 0 --dpi {dpi}", output_type=pytesseract.Output.DICT, timeout=timeout
+                grey,
+                config=f"--psm 0 --dpi {dpi}" if dpi else "--psm 0",
+                output_type=pytesseract.Output.DICT,
+                timeout=timeout,
             )
         except (pytesseract.TesseractError, RuntimeError):
             # "Too few characters", or a timeout: no answer, the caller falls back.
@@ -114,7 +117,7 @@ def turned(path: str, degrees: int, *, dpi: int, min_deskew: float) -> Iterator[
     fd, out = tempfile.mkstemp(prefix="page-turned-", suffix=".png")
     try:
         with os.fdopen(fd, "wb") as f:
-            page.save(f, format="PNG", compress_level=1, dpi=(dpi, dpi))
+            page.save(f, format="PNG", compress_level=1, **({"dpi": (dpi, dpi)} if dpi else {}))
         page.close()
         yield Turned(out, forward, angle)
     finally:

@@ -113,7 +113,9 @@ def run_tesseract(
     )
     with tempfile.TemporaryDirectory(prefix="tess-") as work:
         base = Path(work) / "page"
-        _run(path, str(base), lang=lang, config=f"--psm {psm} --dpi {dpi} {switches}", timeout=timeout)
+        # dpi 0: none said, Tesseract estimates the resolution from the text (a file's missing or implausible one).
+        resolution = f"--dpi {dpi} " if dpi else ""
+        _run(path, str(base), lang=lang, config=f"--psm {psm} {resolution}{switches}", timeout=timeout)
         try:
             tsv = base.with_suffix(".tsv").read_text(encoding="utf-8")
             files = {name: base.with_suffix(_SUFFIXES.get(name, f".{name}")).read_bytes() for name in renderers}
