@@ -105,7 +105,7 @@ def headline(payload: dict[str, Any]) -> str:
         if bare and ours:
             label = payload["variants"][variant]
             lines.append(f"| {label} | {_pct(bare['cer'])} | {_pct(ours['cer'])} | {_pct(ours['wer'])} |")
-    speed = payload["targets"].get("upright_cpu_ratio_to_bare")
+    speed = payload.get("targets", {}).get("upright_cpu_ratio_to_bare")
     if speed:
         lines.append("")
         lines.append(
