@@ -75,6 +75,7 @@ MAIN = {
     "ocr_min_deskew": 0.0,
     "ocr_max_dpi": 0,
     "assume_default_dpi": True,
+    "ocr_bilevel_scale": 1.0,
     "tesseract_variables": (),
 }
 CONFIGS = (
@@ -89,16 +90,25 @@ CONFIGS = (
     Config("no_deskew", "ours without deskew", overrides={"ocr_min_deskew": 0.0}, variants=("skew2", "skew5")),
     Config("no_scale", "ours without scaling oversized scans", overrides={"ocr_max_dpi": 0}, variants=("dpi600",)),
     Config(
-        "no_invert",
-        "ours with -c tessedit_do_invert=0",
-        overrides={"tesseract_variables": ("tessedit_do_invert=0",)},
+        "no_grey",
+        "ours, 1-bit pages read as they are (not in grey at 2/3)",
+        overrides={"ocr_bilevel_scale": 1.0},
+        variants=("upright",),
+    ),
+    Config(
+        "with_invert",
+        "ours with Tesseract's default tessedit_do_invert=1",
+        overrides={"tesseract_variables": ()},
         variants=("upright",),
     ),
     Config(
         "no_tables",
-        "ours with -c textord_tabfind_find_tables=0",
-        overrides={"tesseract_variables": ("textord_tabfind_find_tables=0",)},
+        "ours with -c textord_tabfind_find_tables=0 as well",
+        overrides={"tesseract_variables": ("tessedit_do_invert=0", "textord_tabfind_find_tables=0")},
         variants=("upright",),
+    ),
+    Config(
+        "scale_300", "ours, oversized scans scaled to 300 dpi", overrides={"ocr_max_dpi": 300}, variants=("dpi600",)
     ),
     # Not a reading: the cost of Tesseract's orientation detection alone, as lib.ocr.orientation runs it.
     Config("osd", "OSD alone on a reduced copy (--psm 0), cost only", overrides={}, variants=("upright",)),

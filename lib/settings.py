@@ -23,7 +23,8 @@ DEFAULT_OUTPUTS = ("alto", "hocr")
 
 # Tesseract variables every page's run sets (``-c name=value``), measured by `make accuracy`
 # to cost no accuracy (docs/accuracy.md, Speed).
-TESSERACT_VARIABLES: tuple[str, ...] = ()
+# tessedit_do_invert=0: no second try of a poorly read line as white on black (books have none).
+TESSERACT_VARIABLES: tuple[str, ...] = ("tessedit_do_invert=0",)
 
 
 class ConfigError(ValueError):
@@ -117,11 +118,14 @@ class Settings:
     ocr_rotate: bool = True
     # Pages skewed by at least this many degrees are levelled before OCR; 0: never (lib.ocr.adjust).
     ocr_min_deskew: float = 1.0
-    # Scans whose file says more than this are scaled to 300 dpi; 0: never (lib.ocr.adjust).
+    # Scans whose file says more than this are scaled to it; 0: never (lib.ocr.adjust).
     ocr_max_dpi: int = 400
     # DEFAULT_DPI set: Tesseract is told it for a page whose file states none credibly; unset, Tesseract
     # estimates the page's resolution from its text, which reads such pages better (docs/accuracy.md).
     assume_default_dpi: bool = False
+    # Large 1-bit pages are read in grey scaled by this factor (1: as they are): fewer errors and less time
+    # (docs/accuracy.md, lib.ocr.adjust).
+    ocr_bilevel_scale: float = 2 / 3
     # ``name=value`` Tesseract variables for every run.
     tesseract_variables: tuple[str, ...] = TESSERACT_VARIABLES
 
@@ -152,4 +156,5 @@ class Settings:
             assume_default_dpi=bool(os.environ.get("DEFAULT_DPI", "").strip()),
             ocr_min_deskew=_float("OCR_DESKEW_MIN", 1.0, 0.0, 6.0),
             ocr_max_dpi=_int("OCR_MAX_DPI", 400),
+            ocr_bilevel_scale=_float("OCR_BILEVEL_SCALE", 2 / 3, 0.25, 1.0),
         )

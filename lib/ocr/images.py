@@ -209,6 +209,7 @@ def page_image(
     max_dpi: int = 0,
     min_deskew: float = 0.0,
     assume_default_dpi: bool = True,
+    bilevel_scale: float = 1.0,
 ) -> Iterator[PageImage]:
     """Check and prepare an uploaded page; yields a private file removed on exit.
 
@@ -245,7 +246,14 @@ def page_image(
         if min(width, height) < MIN_SIDE:
             raise ImageRejected(f"image is {width}x{height} pixels: too small to hold a line of text")
         display = display_image(prepared, source_format)
-        adjusted = adjust(prepared, dpi, dpi_from_file or assume_default_dpi, max_dpi=max_dpi, min_deskew=min_deskew)
+        adjusted = adjust(
+            prepared,
+            dpi,
+            dpi_from_file or assume_default_dpi,
+            max_dpi=max_dpi,
+            min_deskew=min_deskew,
+            bilevel_scale=bilevel_scale,
+        )
         if adjusted.changed:
             suffix = None  # Tesseract reads the adjusted pixels, not the upload
         fd, path = tempfile.mkstemp(prefix="page-", suffix=suffix or ".png")

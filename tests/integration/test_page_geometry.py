@@ -83,10 +83,10 @@ def test_a_turned_page_reads_as_the_upright_one_with_its_boxes_on_the_uploaded_i
     _assert_boxes_land_on_the_same_words(original, altered, quarter_turn(degrees, width, height).inverse())
 
 
-def test_an_oversized_scan_is_read_at_300_dpi_with_its_boxes_in_its_own_pixels(original: dict[str, Any]) -> None:
+def test_an_oversized_scan_is_read_at_400_dpi_with_its_boxes_in_its_own_pixels(original: dict[str, Any]) -> None:
     data, suffix = alter("dpi600", PAGE.read_bytes(), ".tif", 300)
     altered = _read(data, suffix)
-    assert altered["image"]["scale"] == 0.5 and altered["image"]["dpi"] == 600
+    assert altered["image"]["scale"] == 0.6667 and altered["image"]["dpi"] == 600
     assert (altered["image"]["width"], altered["image"]["height"]) == (1280, 960)
     _assert_boxes_land_on_the_same_words(original, altered, scaling(0.5, 0.5))
 

@@ -49,12 +49,12 @@ def test_a_believable_but_implausible_tag_is_removed_before_tesseract_reads_it()
             assert "dpi" not in written.info
 
 
-def test_an_oversized_scan_is_scaled_to_300_dpi() -> None:
+def test_an_oversized_scan_is_scaled_to_the_largest_resolution_read_as_it_is() -> None:
     with page_image(_png(_lines((1800, 2400)), 600), **OPTS) as image:
         assert (image.width, image.height, image.dpi) == (1800, 2400, 600)
-        assert (image.scale, image.ocr_dpi, image.converted) == (0.5, 300, True)
+        assert (image.scale, image.ocr_dpi, image.converted) == (0.6667, 400, True)
         with Image.open(image.path) as written:
-            assert written.size == (900, 1200) and round(written.info["dpi"][0]) == 300
+            assert written.size == (1200, 1600) and round(written.info["dpi"][0]) == 400
     with page_image(_png(_lines((1800, 2400)), 600), **{**OPTS, "max_dpi": 0}) as image:
         assert (image.scale, image.ocr_dpi, image.converted) == (1.0, 600, False)
 
@@ -68,3 +68,13 @@ def test_a_skewed_page_is_levelled_and_a_slightly_skewed_one_left() -> None:
         assert image.deskew == 0.0 and not image.converted
     with page_image(_png(_lines(angle=4.0), 300), **{**OPTS, "min_deskew": 0.0}) as image:
         assert image.deskew == 0.0
+
+
+def test_a_large_one_bit_page_is_read_in_grey_at_two_thirds_and_a_small_one_as_it_is() -> None:
+    big = _lines((1850, 2620)).convert("1")
+    with page_image(_png(big, None), **OPTS, bilevel_scale=2 / 3, assume_default_dpi=False) as image:
+        assert (image.scale, image.ocr_dpi, image.converted) == (0.6667, 0, True)
+        with Image.open(image.path) as written:
+            assert written.mode == "L" and written.size == (1233, 1747)
+    with page_image(_png(_lines().convert("1"), 300), **OPTS, bilevel_scale=2 / 3) as image:
+        assert (image.scale, image.converted) == (1.0, False)
