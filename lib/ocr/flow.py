@@ -169,7 +169,8 @@ def ocr_page(data: bytes, ref: PageRef, settings: Settings, *, source: dict[str,
         max_dpi=settings.ocr_max_dpi,
         min_deskew=settings.ocr_min_deskew,
         assume_default_dpi=settings.assume_default_dpi,
-        bilevel_scale=settings.ocr_bilevel_scale,
+        # Tesseract's PDF pictures the image it read: a 1-bit page stays crisp (and small) there.
+        bilevel_scale=1.0 if "pdf" in settings.outputs else settings.ocr_bilevel_scale,
     ) as image:
         started = time.perf_counter()
         reading = read_page(image, settings, cmd)
