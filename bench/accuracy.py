@@ -96,15 +96,15 @@ CONFIGS = (
         variants=("upright",),
     ),
     Config(
-        "with_invert",
-        "ours with Tesseract's default tessedit_do_invert=1",
-        overrides={"tesseract_variables": ()},
+        "no_invert",
+        "ours with -c tessedit_do_invert=0",
+        overrides={"tesseract_variables": ("tessedit_do_invert=0",)},
         variants=("upright",),
     ),
     Config(
         "no_tables",
-        "ours with -c textord_tabfind_find_tables=0 as well",
-        overrides={"tesseract_variables": ("tessedit_do_invert=0", "textord_tabfind_find_tables=0")},
+        "ours with -c textord_tabfind_find_tables=0",
+        overrides={"tesseract_variables": ("textord_tabfind_find_tables=0",)},
         variants=("upright",),
     ),
     Config(

@@ -23,8 +23,9 @@ DEFAULT_OUTPUTS = ("alto", "hocr")
 
 # Tesseract variables every page's run sets (``-c name=value``), measured by `make accuracy`
 # to cost no accuracy (docs/accuracy.md, Speed).
-# tessedit_do_invert=0: no second try of a poorly read line as white on black (books have none).
-TESSERACT_VARIABLES: tuple[str, ...] = ("tessedit_do_invert=0",)
+# None: tessedit_do_invert=0 and textord_tabfind_find_tables=0 read every shared page alike, but their
+# time differences (2-6%, either way in two runs) were within the noise of the shared machine.
+TESSERACT_VARIABLES: tuple[str, ...] = ()
 
 
 class ConfigError(ValueError):

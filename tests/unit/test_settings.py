@@ -30,7 +30,7 @@ def test_page_geometry_settings_default_on_and_can_be_turned_off(monkeypatch: py
     shipped = Settings.from_env()
     assert (shipped.ocr_rotate, shipped.ocr_min_deskew, shipped.ocr_max_dpi) == (True, 1.0, 400)
     assert shipped.ocr_bilevel_scale == pytest.approx(2 / 3)
-    assert shipped.tesseract_variables == ("tessedit_do_invert=0",)
+    assert shipped.tesseract_variables == ()
     monkeypatch.setenv("OCR_ROTATE", "off")
     monkeypatch.setenv("OCR_DESKEW_MIN", "0")
     monkeypatch.setenv("OCR_MAX_DPI", "0")
