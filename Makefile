@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 ARCH ?= amd64
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup demo test test-fast lint package layer layer-lock bench up down clean
+.PHONY: setup demo test test-fast lint package layer layer-lock bench accuracy up down clean
 
 setup:
 	@bash scripts/setup.sh
@@ -36,6 +36,11 @@ layer-lock: setup
 bench: setup
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-bench.txt
 	$(PY) -m bench
+
+# Error rates against the shared pages' ground truth, upright and altered (docs/accuracy.md); ACCURACY_ARGS=--quick for a smoke run.
+accuracy: setup
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	$(PY) -m bench accuracy $(ACCURACY_ARGS)
 
 up: setup
 	$(VENV)/bin/pagesearch up

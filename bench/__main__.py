@@ -1,7 +1,8 @@
 """`python -m bench [PART ...] [--quick] [--out DIR]`: run the benchmarks, write results and the chart.
 
 Parts, in the order a full run takes them (about 25 minutes on 2 cores):
-ocr, memory, threads, tesseractjs, indexing, search, quality, coldstart, pipeline, cost, outputs, split, book.
+ocr, memory, threads, tesseractjs, indexing, search, quality, coldstart, pipeline, cost, outputs, split, book,
+accuracy (also `make accuracy`: error rates against ground truth, pages turned, skewed, rescaled).
 ``cost`` reads the other parts' results when present; ``chart`` only redraws
 bench/summary.png and the summary from the results already written.
 """
@@ -37,6 +38,7 @@ PARTS = {
     "outputs": "bench.outputs",
     "split": "bench.split",
     "book": "bench.book_pipeline",
+    "accuracy": "bench.accuracy",
 }
 
 

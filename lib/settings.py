@@ -21,6 +21,13 @@ PAGE_PSMS = (1, 3, 4, 6, 11, 12)
 DEFAULT_OUTPUTS = ("alto", "hocr")
 
 
+# Tesseract variables every page's run sets (``-c name=value``), measured by `make accuracy`
+# to cost no accuracy (docs/accuracy.md, Speed).
+# None: tessedit_do_invert=0 and textord_tabfind_find_tables=0 read every shared page alike, but their
+# time differences (2-6%, either way in two runs) were within the noise of the shared machine.
+TESSERACT_VARIABLES: tuple[str, ...] = ()
+
+
 class ConfigError(ValueError):
     """A setting has a value the functions cannot work with: a deployment problem, named in the message."""
 
@@ -33,6 +40,30 @@ def _int(name: str, default: int, allowed: tuple[int, ...] | None = None) -> int
         wanted = f"one of {', '.join(map(str, allowed))}" if allowed else "a whole number"
         raise ConfigError(f"{name}={value!r} is not {wanted}")
     return int(value)
+
+
+def _float(name: str, default: float, low: float, high: float) -> float:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not low <= number <= high:  # NaN fails both comparisons
+        raise ConfigError(f"{name}={value!r} is not a number from {low:g} to {high:g}")
+    return number
+
+
+def _switch(name: str, default: bool) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value in ("auto", "on", "1", "true", "yes"):
+        return True
+    if value in ("off", "0", "false", "no"):
+        return False
+    raise ConfigError(f"{name}={value!r} is not auto or off")
 
 
 def _outputs(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
@@ -97,6 +128,20 @@ class Settings:
     # the rest continues in a further invocation (a message on the split queue).
     split_chunk_pages: int = 2_000
     split_reserve_seconds: int = 60
+    # A page that reads badly is checked with Tesseract's OSD and read again turned (lib.ocr.orientation).
+    ocr_rotate: bool = True
+    # Pages skewed by at least this many degrees are levelled before OCR; 0: never (lib.ocr.adjust).
+    ocr_min_deskew: float = 1.0
+    # Scans whose file says more than this are scaled to it; 0: never (lib.ocr.adjust).
+    ocr_max_dpi: int = 400
+    # DEFAULT_DPI set: Tesseract is told it for a page whose file states none credibly; unset, Tesseract
+    # estimates the page's resolution from its text, which reads such pages better (docs/accuracy.md).
+    assume_default_dpi: bool = False
+    # Large 1-bit pages are read in grey scaled by this factor (1: as they are): fewer errors and less time
+    # (docs/accuracy.md, lib.ocr.adjust).
+    ocr_bilevel_scale: float = 2 / 3
+    # ``name=value`` Tesseract variables for every run.
+    tesseract_variables: tuple[str, ...] = TESSERACT_VARIABLES
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -128,4 +173,9 @@ class Settings:
             split_dpi=_int("SPLIT_DPI", 300),
             split_chunk_pages=_int("SPLIT_CHUNK_PAGES", 2_000),
             split_reserve_seconds=_int("SPLIT_RESERVE_SECONDS", 60),
+            ocr_rotate=_switch("OCR_ROTATE", True),
+            assume_default_dpi=bool(os.environ.get("DEFAULT_DPI", "").strip()),
+            ocr_min_deskew=_float("OCR_DESKEW_MIN", 1.0, 0.0, 6.0),
+            ocr_max_dpi=_int("OCR_MAX_DPI", 400),
+            ocr_bilevel_scale=_float("OCR_BILEVEL_SCALE", 2 / 3, 0.25, 1.0),
         )

@@ -9,6 +9,7 @@ in Python takes seconds); words are compared as sequences of whole words.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rapidfuzz.distance import Levenshtein
@@ -44,8 +45,9 @@ class Errors:
         )
 
 
-def errors(text: str, truth: str) -> Errors:
-    hyp, ref = normalise(text), normalise(truth)
+def errors(text: str, truth: str, normaliser: Callable[[str], str] = normalise) -> Errors:
+    """Edits between ``text`` and ``truth`` after ``normaliser`` (pagesearch.text_normalise for bench accuracy)."""
+    hyp, ref = normaliser(text), normaliser(truth)
     return Errors(
         Levenshtein.distance(hyp, ref), len(ref), Levenshtein.distance(hyp.split(), ref.split()), len(ref.split())
     )

@@ -32,10 +32,12 @@ from lib.keys import (
 from lib.observability import logger
 from lib.ocr import outputs
 from lib.ocr.display import DisplayImage
+from lib.ocr.geometry import blocks_back
 from lib.ocr.images import ImageRejected, is_multipage_tiff, page_image
-from lib.ocr.tesseract import OcrFailed, run_tesseract, tesseract_cmd
+from lib.ocr.reading import read_page
+from lib.ocr.tesseract import OcrFailed, tesseract_cmd
 from lib.outcome import Outcome, Status, foreign_bucket
-from lib.page_json import build_page_json, parse_tsv
+from lib.page_json import build_page_json
 from lib.results import DISPLAY_METADATA
 from lib.settings import Settings
 from lib.versions import SourceVersion
@@ -163,27 +165,25 @@ def ocr_document(data: bytes, ref: PageRef, settings: Settings, *, source: dict[
 
 
 def ocr_page(data: bytes, ref: PageRef, settings: Settings, *, source: dict[str, Any]) -> OcrPage:
-    """Everything one Tesseract run makes of an image's bytes (no AWS)."""
+    """Everything one Tesseract run makes of an image's bytes (no AWS); a second run only for a page read turned."""
     cmd = tesseract_cmd(settings.tesseract_cmd)
     with page_image(
         data,
         max_pixels=settings.max_image_pixels,
         default_dpi=settings.default_dpi,
         max_frames=settings.max_image_frames,
+        max_dpi=settings.ocr_max_dpi,
+        min_deskew=settings.ocr_min_deskew,
+        assume_default_dpi=settings.assume_default_dpi,
+        # Tesseract's PDF pictures the image it read: a 1-bit page stays crisp (and small) there.
+        bilevel_scale=1.0 if "pdf" in settings.outputs else settings.ocr_bilevel_scale,
     ) as image:
         started = time.perf_counter()
-        output = run_tesseract(
-            image.path,
-            lang=settings.ocr_lang,
-            dpi=image.dpi,
-            psm=settings.tesseract_psm,
-            threads=settings.tesseract_threads,
-            timeout=settings.tesseract_timeout,
-            cmd=cmd,
-            renderers=outputs.tesseract_renderers(settings.outputs),
-        )
+        reading = read_page(image, settings, cmd)
         duration_ms = round((time.perf_counter() - started) * 1000)
-    blocks = parse_tsv(output.tsv)
+    output, blocks = reading.output, reading.blocks
+    # Boxes in pixels of the page as displayed, whatever was turned, levelled or scaled for Tesseract.
+    blocks_back(blocks, reading.forward.inverse(), image.width, image.height)
     described = {
         "width": image.width,
         "height": image.height,
@@ -191,6 +191,9 @@ def ocr_page(data: bytes, ref: PageRef, settings: Settings, *, source: dict[str,
         "dpi_from_file": image.dpi_from_file,
         "format": image.format,
         "frames": image.frames,
+        "rotation": reading.rotation,
+        "deskew": round(image.deskew + reading.deskew, 2),
+        "scale": image.scale,
     }
     if image.display:
         shown = image.display
@@ -206,7 +209,13 @@ def ocr_page(data: bytes, ref: PageRef, settings: Settings, *, source: dict[str,
         page_number=ref.page_number,
         source={k: v for k, v in source.items() if v is not None},
         image=described,
-        ocr={"engine": output.engine, "lang": output.lang, "psm": output.psm, "duration_ms": duration_ms},
+        ocr={
+            "engine": output.engine,
+            "lang": output.lang,
+            "psm": output.psm,
+            "duration_ms": duration_ms,
+            "passes": reading.passes,
+        },
         blocks=blocks,
     )
     tag = output_tag(source.get("key") or ref.result_key, source.get("etag") or "")

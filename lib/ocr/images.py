@@ -29,7 +29,9 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
+from lib.ocr.adjust import Adjusted, adjust
 from lib.ocr.display import DisplayImage, display_image
+from lib.ocr.geometry import IDENTITY, Affine
 
 
 def _return_big_buffers_to_the_os() -> None:
@@ -76,6 +78,9 @@ EXIF_ORIENTATION = 0x0112
 # Resolutions outside this range are scanner or software defaults (1 dpi, 72 dpi
 # screen images of 300 dpi scans), not measurements.
 PLAUSIBLE_DPI = (100, 1200)
+# Tesseract believes a file's resolution from this up, and estimates one from the text below it
+# (and when there is none): so an implausible tag of 70 or more is removed before it reads the file.
+TESSERACT_CREDIBLE_DPI = 70
 # Smaller than this no line of text fits (Tesseract needs glyphs of ~10 px).
 MIN_SIDE = 16
 # Colour pages above this are converted to grey before OCR (see the module's docstring).
@@ -104,6 +109,12 @@ class PageImage:
     converted: bool
     # What a browser shows when it cannot show the original (TIFF, BMP); None otherwise.
     display: DisplayImage | None = None
+    # What was done to the page before Tesseract (lib.ocr.adjust): the map from the page as
+    # displayed to the file at ``path``, the scale and deskew it holds, the resolution to tell Tesseract.
+    forward: Affine = IDENTITY
+    scale: float = 1.0
+    deskew: float = 0.0
+    ocr_dpi: int = 0
 
 
 def _sniff_unsupported(data: bytes) -> str | None:
@@ -126,14 +137,19 @@ def is_multipage_tiff(data: bytes) -> bool:
         return False
 
 
-def _dpi(image: Image.Image, default_dpi: int) -> tuple[int, bool]:
+def _claimed_dpi(image: Image.Image) -> int:
+    """The resolution the file states, 0 when none."""
     raw = image.info.get("dpi")
     try:
         value = float(raw[0]) if raw else 0.0
     except (TypeError, ValueError, IndexError):
         value = 0.0
     # A TIFF's resolution is a rational or a DOUBLE, which may be inf or NaN.
-    dpi = round(value) if math.isfinite(value) else 0
+    return round(value) if math.isfinite(value) else 0
+
+
+def _dpi(image: Image.Image, default_dpi: int) -> tuple[int, bool]:
+    dpi = _claimed_dpi(image)
     if PLAUSIBLE_DPI[0] <= dpi <= PLAUSIBLE_DPI[1]:
         return dpi, True
     return default_dpi, False
@@ -188,22 +204,41 @@ def _passthrough_suffix(image: Image.Image, orientation: int, frames: int) -> st
         return None
     if image.mode == "RGB" and image.width * image.height > LARGE_COLOUR_PIXELS:
         return None
+    claimed = _claimed_dpi(image)
+    if claimed >= TESSERACT_CREDIBLE_DPI and not PLAUSIBLE_DPI[0] <= claimed <= PLAUSIBLE_DPI[1]:
+        # Tesseract would believe a 72 dpi tag on a 300 dpi scan: converted, the tag is left out.
+        return None
     return suffix
 
 
 @contextmanager
-def page_image(data: bytes, *, max_pixels: int, default_dpi: int, max_frames: int = 10_000) -> Iterator[PageImage]:
+def page_image(
+    data: bytes,
+    *,
+    max_pixels: int,
+    default_dpi: int,
+    max_frames: int = 10_000,
+    max_dpi: int = 0,
+    min_deskew: float = 0.0,
+    assume_default_dpi: bool = True,
+    bilevel_scale: float = 1.0,
+) -> Iterator[PageImage]:
     """Check and prepare an uploaded page; yields a private file removed on exit.
 
     Raises ImageRejected for content that can never succeed. A multi-page TIFF
     or animated GIF yields its first frame (one object is one page); more
-    than ``max_frames`` frames is refused.
+    than ``max_frames`` frames is refused. A page whose file says more than
+    ``max_dpi`` is scaled to 300 dpi, and one skewed by ``min_deskew``
+    degrees or more is levelled (lib.ocr.adjust; 0 turns either off). When
+    the file states no credible resolution, Tesseract is told ``default_dpi``
+    if ``assume_default_dpi``, else left to estimate it (``ocr_dpi`` 0).
     """
     reason = _sniff_unsupported(data)
     if reason:
         raise ImageRejected(reason)
     image = _decode(data, max_pixels)
     prepared = image
+    adjusted: Adjusted | None = None
     try:
         if image.format not in ACCEPTED_FORMATS:
             raise ImageRejected(f"unsupported image format {image.format!r}")
@@ -223,14 +258,26 @@ def page_image(data: bytes, *, max_pixels: int, default_dpi: int, max_frames: in
         if min(width, height) < MIN_SIDE:
             raise ImageRejected(f"image is {width}x{height} pixels: too small to hold a line of text")
         display = display_image(prepared, source_format)
+        adjusted = adjust(
+            prepared,
+            dpi,
+            dpi_from_file or assume_default_dpi,
+            max_dpi=max_dpi,
+            min_deskew=min_deskew,
+            bilevel_scale=bilevel_scale,
+        )
+        if adjusted.changed:
+            suffix = None  # Tesseract reads the adjusted pixels, not the upload
         fd, path = tempfile.mkstemp(prefix="page-", suffix=suffix or ".png")
         try:
             with os.fdopen(fd, "wb") as out:
                 if suffix:
                     out.write(data)
                 else:
-                    # Level 1: lossless, and several times faster than the default on big pages.
-                    prepared.save(out, format="PNG", compress_level=1, dpi=(dpi, dpi))
+                    # Level 1: lossless, and several times faster than the default on big pages. No
+                    # resolution when the file's was not believed: Tesseract then estimates it from the text.
+                    resolution = {"dpi": (adjusted.dpi, adjusted.dpi)} if adjusted.dpi else {}
+                    adjusted.image.save(out, format="PNG", compress_level=1, **resolution)
         except BaseException:
             os.unlink(path)
             raise
@@ -238,6 +285,8 @@ def page_image(data: bytes, *, max_pixels: int, default_dpi: int, max_frames: in
         # Tesseract reads the file: the decoded pixels (up to 4 bytes each) are not needed while it runs.
         image.close()
         prepared.close()
+        if adjusted is not None and adjusted.image is not prepared:
+            adjusted.image.close()
     try:
         yield PageImage(
             path=path,
@@ -249,6 +298,10 @@ def page_image(data: bytes, *, max_pixels: int, default_dpi: int, max_frames: in
             frames=frames,
             converted=suffix is None,
             display=display,
+            forward=adjusted.forward,
+            scale=adjusted.scale,
+            deskew=adjusted.deskew,
+            ocr_dpi=adjusted.dpi,
         )
     finally:
         os.unlink(path)

@@ -92,6 +92,7 @@ def run_tesseract(
     timeout: int,
     cmd: str,
     renderers: tuple[str, ...] = (),
+    variables: tuple[str, ...] = (),
 ) -> OcrOutput:
     """One Tesseract run over the image file at ``path``; returns its TSV and what ``renderers`` wrote.
 
@@ -107,10 +108,14 @@ def run_tesseract(
     # slower on Lambda's fractional vCPUs (docs/bench.md, part 3).
     os.environ["OMP_THREAD_LIMIT"] = str(threads)
     pytesseract.pytesseract.tesseract_cmd = cmd
-    switches = " ".join(f"-c tessedit_create_{name}=1" for name in ("tsv", *renderers))
+    switches = " ".join(
+        [*(f"-c tessedit_create_{name}=1" for name in ("tsv", *renderers)), *(f"-c {v}" for v in variables)]
+    )
     with tempfile.TemporaryDirectory(prefix="tess-") as work:
         base = Path(work) / "page"
-        _run(path, str(base), lang=lang, config=f"--psm {psm} --dpi {dpi} {switches}", timeout=timeout)
+        # dpi 0: none said, Tesseract estimates the resolution from the text (a file's missing or implausible one).
+        resolution = f"--dpi {dpi} " if dpi else ""
+        _run(path, str(base), lang=lang, config=f"--psm {psm} {resolution}{switches}", timeout=timeout)
         try:
             tsv = base.with_suffix(".tsv").read_text(encoding="utf-8")
             files = {name: base.with_suffix(_SUFFIXES.get(name, f".{name}")).read_bytes() for name in renderers}

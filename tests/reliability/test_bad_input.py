@@ -323,9 +323,16 @@ def any_valid_page(document: dict[str, Any]) -> None:
     assert document["stats"]["words"] == len(words(document))
 
 
-def upside_down_is_not_rotated(document: dict[str, Any]) -> None:
-    """psm 3 has no orientation detection: the text is garbage at low confidence (documented)."""
+def upside_down_read_turned(document: dict[str, Any]) -> None:
+    """The first reading's low confidence sends the page through OSD and a second reading, turned 180° (#10)."""
     assert document["ocr"]["psm"] == 3
+    assert (document["image"]["rotation"], document["ocr"]["passes"]) == (180, 2)
+    reads_phototest(document)
+
+
+def upside_down_is_not_rotated(document: dict[str, Any]) -> None:
+    """OCR_ROTATE=off and psm 3, no orientation detection: the text is garbage at low confidence (documented)."""
+    assert document["ocr"]["psm"] == 3 and document["image"]["rotation"] == 0
     assert PHOTOTEST_PHRASE not in document["text"]
     confidences = [
         w["conf"] for b in document["blocks"] for p in b["paragraphs"] for line in p["lines"] for w in line["words"]
@@ -450,14 +457,22 @@ OBJECT_CASES = [
     # pages that hold no (readable) text are still pages
     _case("blank-page", "corpus/blank.png", blank_page, "ocr", check=empty_page),
     _case("noise-page", "corpus/noise.png", noise_page, "ocr", check=any_valid_page),
-    _case("upside-down-page", "corpus/upside-down.png", upside_down_page, "ocr", check=upside_down_is_not_rotated),
+    _case("upside-down-page", "corpus/upside-down.png", upside_down_page, "ocr", check=upside_down_read_turned),
+    _case(
+        "upside-down-page-not-turned",
+        "corpus/upside-down-off.png",
+        upside_down_page,
+        "ocr",
+        check=upside_down_is_not_rotated,
+        env={"OCR_ROTATE": "off"},
+    ),
     _case(
         "upside-down-page-with-osd",
         "corpus/upside-down-osd.png",
         upside_down_page,
         "ocr",
         check=upside_down_read_with_osd,
-        env={"TESSERACT_PSM": "1"},
+        env={"TESSERACT_PSM": "1", "OCR_ROTATE": "off"},
     ),
     # keys: decoded once, kept verbatim, never a file path
     _case("key-with-spaces", "Book of Hours/page 0001.png", good, "ocr"),
