@@ -145,6 +145,10 @@ class PageWriter:
                 "dpi_from_file": False,
                 "format": "PDF",
                 "frames": 1,
+                # Read from the PDF's own text: nothing turned, levelled or scaled (page JSON v2).
+                "rotation": 0,
+                "deskew": 0.0,
+                "scale": 1.0,
                 "display": {"key": shown, "format": "JPEG", "width": width, "height": height},
             },
             ocr={"engine": TEXT_ENGINE, "duration_ms": duration_ms},

@@ -106,7 +106,10 @@ def synthetic_page(book: str, page: str, paragraphs: list[list[str]]) -> dict[st
         page=page,
         page_number=int(page) if page.isdigit() else None,
         source={"bucket": "test-pages", "key": f"{book}/{page}.png"},
-        image={"width": 2000, "height": top + 10, "dpi": 300, "dpi_from_file": True, "format": "PNG", "frames": 1},
-        ocr={"engine": "tesseract 5.3.0 (synthetic test page)", "lang": "eng", "psm": 3, "duration_ms": 0},
+        image={
+            **{"width": 2000, "height": top + 10, "dpi": 300, "dpi_from_file": True, "format": "PNG", "frames": 1},
+            **{"rotation": 0, "deskew": 0.0, "scale": 1.0},
+        },
+        ocr={"engine": "tesseract 5.3.0 (synthetic test page)", "lang": "eng", "psm": 3, "duration_ms": 0, "passes": 1},
         blocks=blocks,
     )
