@@ -102,8 +102,8 @@ def head(bucket: str, key: str) -> StoredObject | None:
         raise
 
 
-def get(bucket: str, key: str, *, max_bytes: int, version_id: str | None = None) -> StoredObject:
-    """The object's bytes; ObjectMissing if it is gone, ObjectTooLarge past ``max_bytes``."""
+def _opened(bucket: str, key: str, *, max_bytes: int, version_id: str | None) -> dict[str, Any]:
+    """The GetObject response, its body not yet read: ObjectMissing if gone, ObjectTooLarge past ``max_bytes``."""
     kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
     if version_id:
         kwargs["VersionId"] = version_id
@@ -117,6 +117,12 @@ def get(bucket: str, key: str, *, max_bytes: int, version_id: str | None = None)
     if length > max_bytes:
         response["Body"].close()
         raise ObjectTooLarge(f"s3://{bucket}/{key} is {length} bytes, over the limit of {max_bytes}")
+    return response
+
+
+def get(bucket: str, key: str, *, max_bytes: int, version_id: str | None = None) -> StoredObject:
+    """The object's bytes; ObjectMissing if it is gone, ObjectTooLarge past ``max_bytes``."""
+    response = _opened(bucket, key, max_bytes=max_bytes, version_id=version_id)
     return _stored(key, response, response["Body"].read())
 
 
@@ -125,19 +131,7 @@ def download(bucket: str, key: str, path: str, *, max_bytes: int, version_id: st
 
     ObjectMissing if it is gone, ObjectTooLarge past ``max_bytes`` (checked before any byte is read).
     """
-    kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
-    if version_id and version_id != "null":
-        kwargs["VersionId"] = version_id
-    try:
-        response = s3_client().get_object(**kwargs)
-    except ClientError as exc:
-        if _code(exc) in _MISSING:
-            raise ObjectMissing(f"s3://{bucket}/{key} does not exist") from None
-        raise
-    length = int(response.get("ContentLength") or 0)
-    if length > max_bytes:
-        response["Body"].close()
-        raise ObjectTooLarge(f"s3://{bucket}/{key} is {length} bytes, over the limit of {max_bytes}")
+    response = _opened(bucket, key, max_bytes=max_bytes, version_id=version_id if version_id != "null" else None)
     with open(path, "wb") as out:
         for chunk in response["Body"].iter_chunks(chunk_size=1024 * 1024):
             out.write(chunk)
