@@ -11,19 +11,16 @@ before and after (median of the two).
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
 from typing import Any
 
 from bench.log import log
 from bench.pages import select_pages
-from bench.pipeline import TIMEOUT_S, _bare_times, _page_count, environment, handler_time
-from bench.processes import child_env
+from bench.pipeline import TIMEOUT_S, _bare_times, _page_count, environment, handler_time, prepare
 from bench.results import Options, write_result
 from bench.services import opensearch_client, s3_client
 from bench.split import _book
-from bench.tesseract import tesseract_bin
 
 PART = "book_pipeline"
 
@@ -35,18 +32,7 @@ def run(opts: Options) -> dict[str, Any]:
     data = _book(opts)
     total = 10 if opts.quick else 100
     order = [pages[i % len(pages)] for i in range(total)]  # the PDF's pages, as bench.split._book cycles them
-    work = opts.work / PART
-    work.mkdir(parents=True, exist_ok=True)
-    workers = os.cpu_count() or 2
-    log(f"{PART}: bare Tesseract on the {len(pages)} distinct pages (before)")
-    before = _bare_times(pages, work)
-    env = child_env(
-        {
-            "PAGESEARCH_STATE_DIR": str(work / "state"),
-            "PAGESEARCH_WORKERS": str(workers),
-            "TESSERACT_CMD": tesseract_bin(),
-        }
-    )
+    work, workers, before, env = prepare(opts, PART, pages)
     progress: list[tuple[float, int]] = []
     with environment(env):
         stack = local_stack.up()

@@ -51,16 +51,12 @@ def _bare_times(pages: list[Any], work: Any) -> dict[str, float]:
     return times
 
 
-def run(opts: Options) -> dict[str, Any]:
-    from pagesearch import stack as local_stack
-
-    pages = select_pages(opts.quick)
-    total = 6 if opts.quick else 200
-    uploads = [(pages[i % len(pages)], f"pipe{i // len(pages):02d}/{pages[i % len(pages)].stem}") for i in range(total)]
-    work = opts.work / PART
+def prepare(opts: Options, part: str, pages: list[Any]) -> tuple[Any, int, dict[str, float], dict[str, str]]:
+    """A whole-pipeline part's set-up: its work directory, workers, bare Tesseract's times and the stack's env."""
+    work = opts.work / part
     work.mkdir(parents=True, exist_ok=True)
     workers = os.cpu_count() or 2
-    log(f"{PART}: bare Tesseract on the {len(pages)} distinct pages (before)")
+    log(f"{part}: bare Tesseract on the {len(pages)} distinct pages (before)")
     before = _bare_times(pages, work)
     # The same Tesseract binary as the baseline (the stack would otherwise prefer a built layer's).
     env = child_env(
@@ -70,6 +66,16 @@ def run(opts: Options) -> dict[str, Any]:
             "TESSERACT_CMD": tesseract_bin(),
         }
     )
+    return work, workers, before, env
+
+
+def run(opts: Options) -> dict[str, Any]:
+    from pagesearch import stack as local_stack
+
+    pages = select_pages(opts.quick)
+    total = 6 if opts.quick else 200
+    uploads = [(pages[i % len(pages)], f"pipe{i // len(pages):02d}/{pages[i % len(pages)].stem}") for i in range(total)]
+    work, workers, before, env = prepare(opts, PART, pages)
     progress: list[tuple[float, int]] = []
     with environment(env):
         stack = local_stack.up()
