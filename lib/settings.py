@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 
 from lib.keys import OUTPUT_SUFFIXES
+from lib.languages import InvalidLanguage, ocr_languages
 
 # Tesseract's page-level segmentation modes. 3 (its default) is automatic
 # layout, multi-column aware, without orientation detection; 1 adds
@@ -53,6 +54,13 @@ def _float(name: str, default: float, low: float, high: float) -> float:
     if not low <= number <= high:  # NaN fails both comparisons
         raise ConfigError(f"{name}={value!r} is not a number from {low:g} to {high:g}")
     return number
+
+
+def _lang(name: str, default: str) -> str:
+    try:
+        return ocr_languages(os.environ.get(name, "").strip() or default, name)
+    except InvalidLanguage as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _switch(name: str, default: bool) -> bool:
@@ -148,7 +156,7 @@ class Settings:
         return cls(
             pages_bucket=os.environ.get("PAGES_BUCKET", "pagesearch-pages"),
             results_bucket=os.environ.get("RESULTS_BUCKET", "pagesearch-results"),
-            ocr_lang=os.environ.get("OCR_LANG", "eng") or "eng",
+            ocr_lang=_lang("OCR_LANG", "eng"),
             tesseract_cmd=os.environ.get("TESSERACT_CMD") or None,
             tesseract_psm=_int("TESSERACT_PSM", 3, PAGE_PSMS),
             tesseract_threads=_int("OMP_THREAD_LIMIT", 1),

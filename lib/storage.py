@@ -73,8 +73,9 @@ def _code(exc: ClientError) -> str:
 
 
 def encode_metadata(values: dict[str, str | None]) -> dict[str, str]:
-    """S3 user metadata must be ASCII: keys and times are percent-encoded."""
-    return {k: quote(v, safe="") for k, v in values.items() if v is not None}
+    """S3 user metadata must be ASCII: keys and times are percent-encoded, but for the marks that people read
+    and type themselves (``deu+eng``, ``2026-11-25T09:00:00.000Z``): those stay as they are."""
+    return {k: quote(v, safe="+:,") for k, v in values.items() if v is not None}
 
 
 def decode_metadata(values: dict[str, str]) -> dict[str, str]:

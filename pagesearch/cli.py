@@ -56,7 +56,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from pagesearch import ingest
 
     try:
-        job = ingest.plan(args.files, args.book)
+        job = ingest.plan(args.files, args.book, args.lang)
     except ingest.IngestError as exc:
         _err(f"pagesearch ingest: {exc}")
         return 2
@@ -213,6 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("ingest", help="upload page images and wait until they are searchable")
     p.add_argument("files", nargs="+")
     p.add_argument("--book", required=True, help="book id: pages are stored as BOOK/FILENAME")
+    p.add_argument(
+        "--lang", help="OCR language of these files, Tesseract codes joined by + (default: the book's, else OCR_LANG)"
+    )
     p.add_argument("--no-wait", action="store_true", help="return once uploaded")
     p.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for OCR and indexing")
     p.add_argument("--json", action="store_true")

@@ -20,6 +20,7 @@ from typing import Any
 from lib import storage
 from lib.index.store import make_searchable
 from lib.keys import InvalidKey, book_of_file, is_book_key, is_tiff_key, page_ref_from_key
+from lib.languages import LANG_METADATA, InvalidLanguage, ocr_languages
 from lib.ocr.images import is_multipage_tiff
 from lib.opensearch import client as opensearch_client
 from lib.progress import PageState, page_state, split_page_state, split_progress
@@ -39,6 +40,7 @@ class Ingest:
     # Book files: key -> the pages its split has announced so far (KEY#page=... -> progress entry), or None.
     books: dict[str, dict[str, dict[str, Any]] | None] = field(default_factory=dict)
     book_failures: dict[str, str] = field(default_factory=dict)  # book file -> why it could not be split
+    lang: str | None = None  # the OCR language every upload names (x-amz-meta-ocr-lang), else the book's
 
     def followed(self) -> set[str]:
         """The pages waited for: single pages, and the pages of every book file known so far."""
@@ -46,9 +48,14 @@ class Ingest:
         return singles | {name for pages in self.books.values() if pages for name in pages}
 
 
-def plan(files: list[str], book: str) -> Ingest:
+def plan(files: list[str], book: str, lang: str | None = None) -> Ingest:
     """The keys the files will be uploaded under; IngestError naming every argument that cannot be."""
     problems: list[str] = []
+    if lang is not None:
+        try:
+            lang = ocr_languages(lang, "--lang")
+        except InvalidLanguage as exc:
+            problems.append(str(exc))
     uploads: dict[str, Path] = {}
     books: set[str] = set()
     if not book.strip():
@@ -79,7 +86,7 @@ def plan(files: list[str], book: str) -> Ingest:
         raise IngestError("nothing was uploaded:\n" + "\n".join(f"  {p}" for p in problems))
     if not uploads:
         raise IngestError("no files given")
-    return Ingest(book=book, uploads=uploads, books=dict.fromkeys(books))
+    return Ingest(book=book, uploads=uploads, books=dict.fromkeys(books), lang=lang)
 
 
 def is_book_file(path: Path) -> bool:
@@ -95,9 +102,10 @@ def is_book_file(path: Path) -> bool:
 def upload(job: Ingest, pages_bucket: str, *, quiet: bool) -> None:
     from tqdm import tqdm
 
+    metadata = {LANG_METADATA: job.lang} if job.lang else None
     for key, path in tqdm(job.uploads.items(), desc="upload", unit="page", file=sys.stderr, disable=quiet):
         with path.open("rb") as body:
-            job.etags[key] = storage.put_file(pages_bucket, key, body)
+            job.etags[key] = storage.put_file(pages_bucket, key, body, metadata=metadata)
 
 
 def wait(job: Ingest, config: dict[str, str], *, timeout: float, quiet: bool) -> None:

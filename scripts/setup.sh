@@ -30,6 +30,13 @@ if ! command -v tesseract >/dev/null || ! tesseract --list-langs 2>/dev/null | g
   apt_install tesseract-ocr tesseract-ocr-eng || die "Tesseract is missing: run 'sudo apt-get install -y tesseract-ocr tesseract-ocr-eng'"
 fi
 
+# German and French data: the language tests read real German and French pages (tests/fixtures/languages)
+langs=$(tesseract --list-langs 2>/dev/null)
+if ! grep -qx deu <<<"$langs" || ! grep -qx fra <<<"$langs"; then
+  echo "setup: installing tesseract-ocr-deu and tesseract-ocr-fra" >&2
+  apt_install tesseract-ocr-deu tesseract-ocr-fra || echo "setup: German/French data not installed ('sudo apt-get install -y tesseract-ocr-deu tesseract-ocr-fra'); the language tests will fail" >&2
+fi
+
 # strace lets a security test watch Tesseract's own file writes (it skips without it)
 command -v strace >/dev/null || apt_install strace || echo "setup: strace not installed; one security test will skip" >&2
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lib import jobs, results, storage
+from lib.book_settings import page_language
 from lib.events import BadMessage, ObjectEvent
 from lib.failures import clear_failure, record_bad_message, record_failure, record_object_failure
 from lib.keys import (
@@ -29,6 +30,7 @@ from lib.keys import (
     page_ref_from_key,
     split_status_key,
 )
+from lib.languages import LANG_METADATA, InvalidLanguage
 from lib.observability import logger
 from lib.ocr import outputs
 from lib.ocr.display import DisplayImage
@@ -83,9 +85,13 @@ def _ocr_page(item: ObjectEvent, ref: PageRef, settings: Settings) -> Outcome:
     version = SourceVersion.of(item.key, item.event_time, item.sequencer, item.etag)
     existing = storage.head(settings.results_bucket, ref.result_key)
     held = results.held(existing)
-    if held is not None and version.same_content(held) and existing is not None:
-        return _same_bytes_again(item, ref, settings, version, held, existing)
-    skip = results.skip_reason(version, existing)
+    again = held is not None and version.same_content(held) and existing is not None
+    if again:
+        outcome = _same_bytes_again(item, ref, settings, version, held, existing)
+        if outcome is not None:
+            return outcome
+        # The same bytes, now to be read in another language: read again.
+    skip = None if again else results.skip_reason(version, existing)
     if skip:
         logger.info("page skipped", extra={"key": item.key, "book": ref.book, "page": ref.page, "reason": skip})
         return Outcome.skipped(item.key, skip, ref)
@@ -103,6 +109,7 @@ def _ocr_page(item: ObjectEvent, ref: PageRef, settings: Settings) -> Outcome:
         return _hand_to_splitter(item, settings, obj.etag, "a multi-page TIFF is a book")
     origin = jobs.split_origin(obj.metadata)
     try:
+        lang = page_language(obj.metadata, item.bucket, ref.book, settings.ocr_lang)
         result = ocr_page(
             obj.body,
             ref,
@@ -118,8 +125,9 @@ def _ocr_page(item: ObjectEvent, ref: PageRef, settings: Settings) -> Outcome:
                 "size": obj.size,
                 "split_from": origin,
             },
+            lang=lang,
         )
-    except (ImageRejected, OcrFailed) as exc:
+    except (InvalidLanguage, ImageRejected, OcrFailed) as exc:
         return _fail(item, ref, settings, str(exc))
     document = result.document
     # The browser's image and the outputs first, so that a page JSON never names one that is not there yet.
@@ -128,7 +136,7 @@ def _ocr_page(item: ObjectEvent, ref: PageRef, settings: Settings) -> Outcome:
         storage.put_file(settings.results_bucket, shown, result.display.data, content_type=result.display.content_type)
     outputs.write(settings.results_bucket, result.outputs)
     made = [o.key for o in result.outputs]
-    extra = {DISPLAY_METADATA: shown, **outputs.metadata(result.outputs, result.output_tag)}
+    extra = {DISPLAY_METADATA: shown, LANG_METADATA: lang, **outputs.metadata(result.outputs, result.output_tag)}
     won = results.write_if_newest(settings.results_bucket, ref.result_key, document, version, existing, extra)
     if won is None:
         # Whatever the winner's page JSON names stays: a duplicate delivery made the very same keys.
@@ -159,13 +167,20 @@ class OcrPage:
     output_tag: str
 
 
-def ocr_document(data: bytes, ref: PageRef, settings: Settings, *, source: dict[str, Any]) -> dict[str, Any]:
+def ocr_document(
+    data: bytes, ref: PageRef, settings: Settings, *, source: dict[str, Any], lang: str | None = None
+) -> dict[str, Any]:
     """The page JSON for an image's bytes: the pure core of the OCR function (no AWS)."""
-    return ocr_page(data, ref, settings, source=source).document
+    return ocr_page(data, ref, settings, source=source, lang=lang).document
 
 
-def ocr_page(data: bytes, ref: PageRef, settings: Settings, *, source: dict[str, Any]) -> OcrPage:
-    """Everything one Tesseract run makes of an image's bytes (no AWS); a second run only for a page read turned."""
+def ocr_page(
+    data: bytes, ref: PageRef, settings: Settings, *, source: dict[str, Any], lang: str | None = None
+) -> OcrPage:
+    """Everything one Tesseract run makes of an image's bytes, read in ``lang`` (else OCR_LANG; no AWS).
+
+    A second run only for a page read turned.
+    """
     cmd = tesseract_cmd(settings.tesseract_cmd)
     with page_image(
         data,
@@ -179,7 +194,7 @@ def ocr_page(data: bytes, ref: PageRef, settings: Settings, *, source: dict[str,
         bilevel_scale=1.0 if "pdf" in settings.outputs else settings.ocr_bilevel_scale,
     ) as image:
         started = time.perf_counter()
-        reading = read_page(image, settings, cmd)
+        reading = read_page(image, settings, cmd, lang)
         duration_ms = round((time.perf_counter() - started) * 1000)
     output, blocks = reading.output, reading.blocks
     # Boxes in pixels of the page as displayed, whatever was turned, levelled or scaled for Tesseract.
@@ -237,8 +252,8 @@ def _same_bytes_again(
     version: SourceVersion,
     held: SourceVersion,
     existing: storage.StoredObject,
-) -> Outcome:
-    """The page JSON already holds these bytes: no OCR, but perhaps work left downstream.
+) -> Outcome | None:
+    """The page JSON already holds these bytes: no OCR, but perhaps work left downstream (None: read them again).
 
     A redelivery of the very event changes nothing. Any other announcement of
     the same bytes (a re-upload, a copy, ``pagesearch retry``) may come after
@@ -246,7 +261,9 @@ def _same_bytes_again(
     indexer's retries), or after an upload of other bytes failed: so the
     failure record of this key is cleared and the page JSON is announced to
     the indexer again, which indexes it unless its page record already holds
-    it. The JSON's metadata then names this newer event.
+    it. The JSON's metadata then names this newer event. Bytes uploaded again
+    to be read in another language (``pagesearch ingest --lang``, a book's
+    ``_book.json``) are read again: None.
     """
     if (version.sequencer, version.event_time) == (held.sequencer, held.event_time) or version.older_than(held):
         return Outcome.skipped(item.key, "duplicate delivery: this version is already OCR'd", ref)
@@ -254,6 +271,11 @@ def _same_bytes_again(
     if current is None or current.etag != held.etag:
         # Deleted or replaced since: that change has an event of its own.
         return Outcome.skipped(item.key, "the image changed again since this event", ref)
+    try:
+        if page_language(current.metadata, item.bucket, ref.book, settings.ocr_lang) != _read_in(existing, settings):
+            return None
+    except InvalidLanguage:
+        return None  # reading it again records why it cannot be
     clear_failure(settings.results_bucket, item.key)
     try:
         storage.touch(
@@ -266,6 +288,11 @@ def _same_bytes_again(
         return Outcome.skipped(item.key, "the page JSON changed meanwhile", ref)
     logger.info("same bytes again: page JSON re-announced", extra={"key": item.key, "book": ref.book, "page": ref.page})
     return Outcome.skipped(item.key, "already OCR'd: the page JSON was announced to the indexer again", ref)
+
+
+def _read_in(page_json: storage.StoredObject, settings: Settings) -> str:
+    # Page JSONs written before languages were chosen per page were read in OCR_LANG.
+    return page_json.metadata.get(LANG_METADATA) or settings.ocr_lang
 
 
 def _undo_for_a_deleted_source(item: ObjectEvent, ref: PageRef, settings: Settings, written: str) -> Outcome:

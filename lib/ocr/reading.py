@@ -32,13 +32,13 @@ class Reading:
     passes: int
 
 
-def read_page(image: PageImage, settings: Settings, cmd: str) -> Reading:
-    """The page read once; read again turned when the first reading looks like a turned page's."""
+def read_page(image: PageImage, settings: Settings, cmd: str, lang: str | None = None) -> Reading:
+    """The page read once (in ``lang``, else OCR_LANG); read again turned when the first reading looks turned."""
 
     def tesseract(path: str) -> OcrOutput:
         return run_tesseract(
             path,
-            lang=settings.ocr_lang,
+            lang=lang or settings.ocr_lang,
             dpi=image.ocr_dpi,
             psm=settings.tesseract_psm,
             threads=settings.tesseract_threads,

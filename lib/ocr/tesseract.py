@@ -17,6 +17,7 @@ would outlive it.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -31,6 +32,8 @@ _STDERR_CHARS = 500
 # Tesseract's renderers besides TSV that a run may be asked for, each the suffix of the file it writes.
 RENDERERS = ("hocr", "pdf", "alto", "txt")
 _SUFFIXES = {"alto": ".xml"}  # Tesseract's ALTO renderer names its file OUT.xml
+# What Tesseract says when a language's .traineddata is not installed.
+_MISSING_LANGUAGE = re.compile(r"Failed loading language '([^']+)'")
 
 
 class OcrFailed(RuntimeError):
@@ -135,10 +138,26 @@ def _run(path: str, base: str, *, lang: str, config: str, timeout: int) -> None:
         if exc.status < 0:
             hint = " (out of memory?)" if -exc.status == signal.SIGKILL else ""
             raise OcrFailed(f"tesseract was killed by {_signal_name(exc.status)}{hint}") from None
-        message = str(exc.message).strip()[:_STDERR_CHARS]
-        raise OcrFailed(f"tesseract failed (exit {exc.status}): {message}") from None
+        message = str(exc.message).strip()
+        missing = _MISSING_LANGUAGE.findall(message)
+        if missing:
+            raise OcrFailed(_missing_languages(missing)) from None
+        raise OcrFailed(f"tesseract failed (exit {exc.status}): {message[:_STDERR_CHARS]}") from None
     except RuntimeError as exc:
         # pytesseract signals its timeout as a bare RuntimeError, after killing Tesseract.
         if "timeout" in str(exc).lower():
             raise OcrFailed(f"tesseract timed out after {timeout} s (killed)") from None
         raise
+
+
+def _missing_languages(missing: list[str]) -> str:
+    """Which languages are missing and which are there: asked of Tesseract only now, on this failure."""
+    try:
+        installed = ", ".join(sorted(pytesseract.get_languages())) or "none"
+    except (pytesseract.TesseractError, OSError, RuntimeError):
+        installed = "unknown"
+    names = ", ".join(dict.fromkeys(missing))
+    return (
+        f"OCR language {names} is not installed (this Tesseract has: {installed}): build the layer with it "
+        "(TESSERACT_LANGS, docs/layer.md) or name another in x-amz-meta-ocr-lang, BOOK/_book.json or OCR_LANG"
+    )

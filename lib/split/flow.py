@@ -38,6 +38,7 @@ from lib.keys import (
     page_ref_from_result_key,
     split_status_key,
 )
+from lib.languages import InvalidLanguage
 from lib.observability import logger
 from lib.outcome import Outcome, Status, foreign_bucket
 from lib.settings import Settings
@@ -114,8 +115,12 @@ def _split(job: SplitJob, book: str, settings: Settings, remaining_ms: Callable[
         if read.etag != current.etag:
             return Outcome.skipped(item.key, "the file changed while it was read: the newer upload splits it")
         try:
+            language = pages.Language.of(read.metadata, item.bucket, status.book, settings.ocr_lang)
+        except InvalidLanguage as exc:
+            return _fail_file(item, settings, str(exc), status)
+        try:
             with _opened(path, status.kind, settings) as (count, broken, page_of):
-                return _split_pages(item, version, status, count, broken, page_of, settings, remaining_ms)
+                return _split_pages(item, version, status, count, broken, page_of, settings, remaining_ms, language)
         except pdf.BookRejected as exc:
             return _fail_file(item, settings, str(exc), status)
 
@@ -150,6 +155,7 @@ def _split_pages(
     page_of: Callable[[int], Any],
     settings: Settings,
     remaining_ms: Callable[[], int],
+    language: pages.Language,
 ) -> Outcome:
     status.pages_total = count + (1 if broken else 0)
     status.chunks += 1
@@ -157,7 +163,7 @@ def _split_pages(
     todo = [n for n in range(1, count + 1) if status.pages.get(str(n), {}).get("kind") in (None, "failed")]
     if not _saved(settings, status, item):
         return Outcome.skipped(item.key, "overtaken by another split of this file")
-    writer = pages.PageWriter(item, version, status.book, settings)
+    writer = pages.PageWriter(item, version, status.book, settings, language)
     # Without a queue to continue through (sls invoke local without a stack) the split finishes in this invocation.
     can_continue = bool(settings.split_queue)
     for done, number in enumerate(todo):

@@ -10,13 +10,16 @@ re-scan uploaded as ``BOOK/0003.png``) is never overwritten by an older one.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from lib import jobs, results, storage
+from lib.book_settings import page_language
 from lib.events import ObjectEvent
 from lib.failures import record_failure
 from lib.keys import PageRef, book_page, output_tag, page_failure_name
+from lib.languages import LANG_METADATA
 from lib.observability import logger
 from lib.outputs import alto, hocr
 from lib.page_json import build_page_json
@@ -32,11 +35,28 @@ TEXT_ENGINE = "pdf-text"
 _FROM_MODEL = {"alto": (alto.render, alto.CONTENT_TYPE), "hocr": (hocr.render, hocr.CONTENT_TYPE)}
 
 
+@dataclass(frozen=True)
+class Language:
+    """The language of a book file's pages: the one its upload names, handed on to its page images, and the
+    one its text pages are in (lib.book_settings: the upload's, else the book's, else OCR_LANG)."""
+
+    named: str | None
+    resolved: str
+
+    @classmethod
+    def of(cls, metadata: Mapping[str, str], bucket: str, book: str, default: str) -> Language:
+        """InvalidLanguage when the upload or the book names a language wrongly: the file cannot be split."""
+        resolved = page_language(metadata, bucket, book, default)
+        return cls(resolved if metadata.get(LANG_METADATA) is not None else None, resolved)
+
+
 class PageWriter:
     """Writes the pages of one version of one book file."""
 
-    def __init__(self, item: ObjectEvent, version: SourceVersion, book: str, settings: Settings) -> None:
-        self.item, self.book, self.settings = item, book, settings
+    def __init__(
+        self, item: ObjectEvent, version: SourceVersion, book: str, settings: Settings, language: Language
+    ) -> None:
+        self.item, self.book, self.settings, self.language = item, book, settings, language
         self.etag = version.etag or ""
         # A text page is ordered against other sources of its page by when it is written, as a page image is
         # by its own upload event: an older version's split still writing images after this version was
@@ -81,6 +101,8 @@ class PageWriter:
             jobs.SPLIT_SOURCE_METADATA: stored_key(self.item.key),
             jobs.SPLIT_ETAG_METADATA: self.etag,
             jobs.SPLIT_PAGE_METADATA: str(number),
+            # Only a language the upload named: the book's or the deployment's is looked up when the page is read.
+            **({LANG_METADATA: self.language.named} if self.language.named else {}),
         }
         existing = storage.head(bucket, key)
         if existing is not None and all(existing.metadata.get(k) == v for k, v in metadata.items()):
@@ -151,6 +173,7 @@ class PageWriter:
                 "scale": 1.0,
                 "display": {"key": shown, "format": "JPEG", "width": width, "height": height},
             },
-            ocr={"engine": TEXT_ENGINE, "duration_ms": duration_ms},
+            # The language the text is in, by the same rule as an OCR'd page's: what the index analyses it as.
+            ocr={"engine": TEXT_ENGINE, "lang": self.language.resolved, "duration_ms": duration_ms},
             blocks=made.blocks,
         )

@@ -11,15 +11,14 @@ tested is mocked. Books are made from the sample pages (tests/books.py).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pagesearch import lambda_local
 from tests import books
 from tests.conftest import PAGES_BUCKET, RESULTS_BUCKET, ROOT, words_of
+from tests.integration.conftest import Pipeline
 
 pytestmark = pytest.mark.integration
 SCHEMA = json.loads((ROOT / "schema" / "page.schema.json").read_text())
@@ -28,87 +27,6 @@ MOBY = [
     "or no money in my purse, and nothing particular to interest me on shore,",
     "I thought I would sail about a little and see the watery part of the world.",
 ]
-
-
-@dataclass
-class Pipeline:
-    s3: Any
-    sqs: Any
-    queues: dict[str, str]
-    summaries: list[dict[str, Any]]
-
-    def run(self, rounds: int = 40) -> list[dict[str, Any]]:
-        """Drain every queue into its function until nothing moves; the outcomes of every record handled."""
-        outcomes: list[dict[str, Any]] = []
-        for _ in range(rounds):
-            moved = False
-            for function, url in self.queues.items():
-                for message in self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-                    self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-                    if '"s3:TestEvent"' in message["Body"].replace("\\", ""):
-                        continue
-                    event = lambda_local.from_queue(function, message["Body"], message["MessageId"])
-                    summary = lambda_local.invoke(function, event, stage="test")
-                    outcomes += [{"function": function, **o} for o in summary["pages"]]
-                    moved = True
-            if not moved:
-                return outcomes
-        raise AssertionError("the pipeline never came to rest")
-
-    def upload(self, key: str, data: bytes) -> str:
-        return self.s3.put_object(Bucket=PAGES_BUCKET, Key=key, Body=data)["ETag"].strip('"')
-
-    def page(self, book: str, page: str) -> dict[str, Any]:
-        return json.loads(self.s3.get_object(Bucket=RESULTS_BUCKET, Key=f"{book}/{page}.json")["Body"].read())
-
-    def keys(self, bucket: str, prefix: str = "") -> set[str]:
-        return {o["Key"] for o in self.s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])}
-
-    def page_jsons(self, book: str) -> set[str]:
-        return {k.rpartition("/")[2][:-5] for k in self.keys(RESULTS_BUCKET, f"{book}/") if k.endswith(".json")}
-
-    def status(self, key: str, book: str) -> dict[str, Any]:
-        from lib.keys import split_status_key
-
-        obj = self.s3.get_object(Bucket=RESULTS_BUCKET, Key=split_status_key(key, book))
-        return json.loads(obj["Body"].read())
-
-    def failures(self) -> list[dict[str, Any]]:
-        from lib.failures import list_failures
-
-        return list_failures(RESULTS_BUCKET)
-
-
-@pytest.fixture
-def pipeline(s3: Any, settings: Any, tesseract: str, monkeypatch: pytest.MonkeyPatch) -> Pipeline:
-    import boto3
-
-    from lib import jobs
-    from pagesearch.stack import notification_configuration
-
-    jobs.sqs_client.cache_clear()
-    jobs.queue_url.cache_clear()
-    sns, sqs = boto3.client("sns"), boto3.client("sqs")
-    topic = sns.create_topic(Name="pages")["TopicArn"]
-    queues, arns = {}, {}
-    for function in ("splitter", "ocr", "indexer"):
-        queues[function] = sqs.create_queue(QueueName=f"{function}-trigger")["QueueUrl"]
-        arns[function] = sqs.get_queue_attributes(QueueUrl=queues[function], AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arns["ocr"])
-    s3.put_bucket_notification_configuration(
-        Bucket=PAGES_BUCKET,
-        NotificationConfiguration=notification_configuration("pages", topic, {"books": arns["splitter"]}),
-    )
-    s3.put_bucket_notification_configuration(
-        Bucket=RESULTS_BUCKET, NotificationConfiguration=notification_configuration("results", arns["indexer"])
-    )
-    monkeypatch.setenv("SPLIT_QUEUE_URL", queues["splitter"])
-    monkeypatch.setenv("OUTPUTS", "alto,hocr")
-    yield Pipeline(s3, sqs, queues, [])
-    jobs.sqs_client.cache_clear()
-    jobs.queue_url.cache_clear()
 
 
 def _search(settings: Any, query: str, book: str) -> list[str]:
