@@ -19,6 +19,10 @@ gets ``text_joined``, the same text with every break joined
 (``remarkable``), searched beside ``text``, and ``joins``, where each break
 was, which maps a mark in the joined text back onto the printed words
 (lib.search.hits): a hit on the joined word carries the boxes of both parts.
+
+A page read in a language with an analyzer of its own (lib.index.analysis)
+also holds its joined text in that language's field (``text_de``...), whose
+marks map back the same way; ``language`` is the language it was read in.
 """
 
 from __future__ import annotations
@@ -29,12 +33,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from lib.index.analysis import language_analyzers, language_field, language_mappings
 from lib.page_json import iter_lines
 from lib.versions import SourceVersion
 
 # The mapping's version: the index is ALIAS-v{INDEX_VERSION} (v1 was one document per line, v2 had no
-# joined text of words hyphenated at line ends).
-INDEX_VERSION = 3
+# joined text of words hyphenated at line ends, v3 no language fields).
+INDEX_VERSION = 4
 JOINED = "text_joined"
 # A word broken at a line end: a letter, a hyphen (ASCII, soft, Unicode, or the not sign of Fraktur
 # printing), the newline between two lines of one paragraph, and a lower-case letter. "Well-" / "Known"
@@ -50,7 +55,8 @@ INDEX_SETTINGS = {
         "analyzer": {
             # Lower case and accent folding: "Café" is found by "cafe"; no
             # stemming, so a hit's highlighted words are the words typed.
-            "folded": {"type": "custom", "tokenizer": "standard", "filter": ["lowercase", "asciifolding"]}
+            "folded": {"type": "custom", "tokenizer": "standard", "filter": ["lowercase", "asciifolding"]},
+            **language_analyzers(),
         }
     }
 }
@@ -65,6 +71,9 @@ INDEX_MAPPINGS = {
         "page_number": {"type": "long"},
         "text": {"type": "text", "analyzer": "folded"},
         JOINED: {"type": "text", "analyzer": "folded"},
+        # The joined text again, analysed by the page's language (lib.index.analysis): one of these per page.
+        **language_mappings(),
+        "language": {"type": "keyword"},
         # [position in text_joined, what was cut there] per joined break: only read back.
         "joins": {"type": "object", "enabled": False},
         # [start, end, left, top, right, bottom] per word, and [first word, last word, box...] per line:
@@ -146,6 +155,8 @@ def page_document(document: dict[str, Any], version: SourceVersion, indexed_at: 
     image = document.get("image", {})
     text = "".join(pieces)
     joined, joins = joined_text(text)
+    lang = (document.get("ocr") or {}).get("lang")
+    analysed = language_field(lang)
     body = {
         "book": document["book"],
         "page": document["page"],
@@ -153,6 +164,8 @@ def page_document(document: dict[str, Any], version: SourceVersion, indexed_at: 
         "text": text,
         # Only pages with a break carry the joined text: the others are not indexed twice.
         **({JOINED: joined, "joins": joins} if joins else {}),
+        **({"language": lang} if lang else {}),
+        **({analysed: joined} if analysed else {}),
         "words": words,
         "lines": lines,
         # What a IIIF canvas needs (lib.search.manifest): the page's size and the image browsers show.

@@ -27,10 +27,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from lib.index.analysis import LANGUAGE_FIELDS
 from lib.index.documents import JOINED, MARK_END, MARK_START, joined_text
 from lib.search.syntax import ParsedQuery
 
 SNIPPET_CHARS = 60
+# The fields besides ``text`` whose highlights are read: each holds the page's joined text.
+MARKED_FIELDS = (JOINED, *LANGUAGE_FIELDS)
 _TOKENS = re.compile(r"[^\W_]+")
 _WORD_EDGE = re.compile(r"\s")
 _SPACES = re.compile(r"\s+")
@@ -112,17 +115,21 @@ def marked_spans(highlighted: str) -> tuple[str, list[tuple[int, int]]]:
 
 
 def highlighted_text(highlight: dict[str, list[str]], joins: Sequence[Sequence[Any]] | None) -> str | None:
-    """The page text with the marks of ``text`` and of the joined text together, or None when neither matched."""
+    """The page text with the marks of ``text`` and of every field holding the joined text, or None when none matched.
+
+    A page without breaks has no ``text_joined``, and its language field holds
+    ``text`` itself (no joins): its marks stand where they are.
+    """
     own = (highlight.get("text") or [None])[0]
-    joined = (highlight.get(JOINED) or [None])[0]
-    if not joined or not joins:
+    others = [marked_spans(h[0]) for h in (highlight.get(f) for f in MARKED_FIELDS) if h and h[0]]
+    if not others:
         return own
-    joined_plain, joined_spans = marked_spans(joined)
-    moved = [(_unjoined(start, joins), _unjoined(end, joins)) for start, end in joined_spans]
+    joins = joins or []
+    moved = [(_unjoined(start, joins), _unjoined(end, joins)) for _, spans in others for start, end in spans]
     if own:
         text, spans = marked_spans(own)
     else:  # only the joined text matched: the page text is the joined text with its cuts put back
-        text, spans = _unjoin(joined_plain, joins), []
+        text, spans = _unjoin(others[0][0], joins), []
     return _with_marks(text, spans + moved)
 
 
@@ -232,7 +239,21 @@ def _holds_phrase(piece: str, parsed: ParsedQuery) -> bool:
 
 
 def _holds(tokens: list[str], wanted: list[str]) -> bool:
-    return any(tokens[k : k + len(wanted)] == wanted for k in range(len(tokens) - len(wanted) + 1))
+    return any(all(map(_same_word, tokens[k : k + len(wanted)], wanted)) for k in range(len(tokens) - len(wanted) + 1))
+
+
+def _same_word(token: str, wanted: str) -> bool:
+    """The word, or a form of it a language analyzer gives the same stem (``alten Hause`` for ``altes Haus``).
+
+    This only decides whether a run the highlighter marked is the phrase, not
+    what matches, so a shared stem of four letters or more, all but a short
+    ending, is near enough.
+    """
+    if token == wanted:
+        return True
+    shortest = min(len(token), len(wanted))
+    shared = next((i for i in range(shortest) if token[i] != wanted[i]), shortest)
+    return shared >= max(4, shortest - 2)
 
 
 def _overlapping(words: Sequence[list[int]], start: int, end: int) -> Iterable[int]:

@@ -18,8 +18,9 @@ from typing import Any
 
 from opensearchpy.exceptions import NotFoundError
 
+from lib.index.analysis import LANGUAGE_FIELDS
 from lib.index.documents import JOINED, MARK_END, MARK_START
-from lib.search.hits import PageHits, highlighted_text, hit_count, page_hits
+from lib.search.hits import MARKED_FIELDS, PageHits, highlighted_text, hit_count, page_hits
 from lib.search.syntax import ParsedQuery, parse_query
 
 MAX_LIMIT = 100
@@ -34,6 +35,8 @@ PREFIX_LENGTH = 1
 # (slop, boost) of the proximity clauses: within about a line, a few lines, a paragraph.
 PROXIMITY = ((3, 4.0), (12, 2.0), (40, 1.0))
 EXACT_BOOST = 3.0
+# A word found by its page language's stem (lib.index.analysis): above a fuzzy match, below the word as typed.
+STEMMED_BOOST = 1.5
 
 
 @dataclass
@@ -55,11 +58,20 @@ class SearchResult:
         }
 
 
-def _either(clause: str, options: dict[str, Any]) -> dict[str, Any]:
-    """The clause on the printed text or on the joined text of words broken at line ends (lib.index.documents)."""
-    if "query" not in options or not _may_join(options["query"]):
+def _either(clause: str, options: dict[str, Any], *, languages: bool = True) -> dict[str, Any]:
+    """The clause on the printed text, on the joined text of words broken at line ends (lib.index.documents),
+    and, unless a fuzzy clause (the language analyzers' stems are not OCR errors), on every language field."""
+    fields = ["text"]
+    if "query" in options and _may_join(options["query"]):
+        fields.append(JOINED)
+    if languages:
+        fields += LANGUAGE_FIELDS
+    if len(fields) == 1:
         return {clause: {"text": options}}
-    return {"bool": {"should": [{clause: {"text": options}}, {clause: {JOINED: options}}], "minimum_should_match": 1}}
+    # A stemmed match ranks below the words as typed: the exact clause's boost is on the printed text only.
+    stemmed = {k: v for k, v in options.items() if k != "boost"} | {"boost": STEMMED_BOOST}
+    should = [{clause: {f: stemmed if f in LANGUAGE_FIELDS else options}} for f in fields]
+    return {"bool": {"should": should, "minimum_should_match": 1}}
 
 
 def _may_join(text: str) -> bool:
@@ -72,7 +84,11 @@ def _word(word: str, fuzziness: str | None) -> dict[str, Any]:
     if not fuzziness or any(c.isdigit() for c in word) or len(word) < _fuzzy_from(fuzziness):
         # Too short for an edit, or a number (1899 must not find 1898): exact only, and a leaner query.
         return exact
-    fuzzy = _either("match", {"query": word, "operator": "and", "fuzziness": fuzziness, "prefix_length": PREFIX_LENGTH})
+    fuzzy = _either(
+        "match",
+        {"query": word, "operator": "and", "fuzziness": fuzziness, "prefix_length": PREFIX_LENGTH},
+        languages=False,
+    )
     return {"bool": {"should": [exact, fuzzy], "minimum_should_match": 1}}
 
 
@@ -116,7 +132,7 @@ def build_query(
                 "filter": [{"term": {"book": book}}] if book else [],
             }
         },
-        "_source": {"excludes": ["text", JOINED]},
+        "_source": {"excludes": ["text", JOINED, *LANGUAGE_FIELDS]},
         "sort": _order(in_page_order),
     }
     if highlight:
@@ -125,7 +141,7 @@ def build_query(
             "post_tags": [MARK_END],
             # The words and phrases alone mark what matched (the proximity clauses would add nothing).
             "highlight_query": {"bool": {"should": matched}},
-            "fields": {"text": {"number_of_fragments": 0}, JOINED: {"number_of_fragments": 0}},
+            "fields": {f: {"number_of_fragments": 0} for f in ("text", *MARKED_FIELDS)},
         }
     return body
 
