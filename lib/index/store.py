@@ -36,7 +36,7 @@ class PageRejected(ValueError):
 
 
 def index_name(alias: str, version: int = INDEX_VERSION, generation: int = 0) -> str:
-    """``ALIAS-v3``, or ``ALIAS-v3-r3`` for the third rebuild of the same mapping (``pagesearch reindex``)."""
+    """``ALIAS-v4``, or ``ALIAS-v4-r3`` for the third rebuild of the same mapping (``pagesearch reindex``)."""
     return f"{alias}-v{version}" + (f"-r{generation}" if generation else "")
 
 
@@ -53,7 +53,7 @@ def create_index(client: Any, name: str, aliases: dict[str, Any] | None = None) 
 
 
 def ensure_index(client: Any, alias: str) -> None:
-    """Create ``ALIAS-v3`` with the alias on first use; refuse to write into an older mapping's index."""
+    """Create ``ALIAS-v4`` with the alias on first use; refuse to write into an older mapping's index."""
     if not client.indices.exists(index=alias):
         create_index(client, index_name(alias), {alias: {}})
     _check_version(client, alias)
