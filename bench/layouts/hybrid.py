@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from lib.index.analysis import language_mappings
 from lib.index.documents import INDEX_SETTINGS, page_document
 from lib.page_json import iter_lines
 from lib.search.query import build_query
@@ -35,6 +36,11 @@ MAPPINGS = {
         "page_number": {"type": "long"},
         "line": {"type": "integer"},
         "text": {"type": "text", "analyzer": "folded"},
+        # What a page document may also hold (lib.index.documents): its joined text, language and language field.
+        "text_joined": {"type": "text", "analyzer": "folded"},
+        "joins": {"type": "object", "enabled": False},
+        "language": {"type": "keyword"},
+        **language_mappings(),
         "bbox": {"type": "integer", "index": False},
         "words": {"type": "object", "enabled": False},
         "image": {"type": "object", "enabled": False},

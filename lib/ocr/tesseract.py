@@ -34,6 +34,7 @@ RENDERERS = ("hocr", "pdf", "alto", "txt")
 _SUFFIXES = {"alto": ".xml"}  # Tesseract's ALTO renderer names its file OUT.xml
 # What Tesseract says when a language's .traineddata is not installed.
 _MISSING_LANGUAGE = re.compile(r"Failed loading language '([^']+)'")
+_DATA_FILE = re.compile(r"Error opening data file (\S+\.traineddata)")
 
 
 class OcrFailed(RuntimeError):
@@ -141,7 +142,7 @@ def _run(path: str, base: str, *, lang: str, config: str, timeout: int) -> None:
         message = str(exc.message).strip()
         missing = _MISSING_LANGUAGE.findall(message)
         if missing:
-            raise OcrFailed(_missing_languages(missing)) from None
+            raise OcrFailed(_missing_languages(missing, message)) from None
         raise OcrFailed(f"tesseract failed (exit {exc.status}): {message[:_STDERR_CHARS]}") from None
     except RuntimeError as exc:
         # pytesseract signals its timeout as a bare RuntimeError, after killing Tesseract.
@@ -150,14 +151,15 @@ def _run(path: str, base: str, *, lang: str, config: str, timeout: int) -> None:
         raise
 
 
-def _missing_languages(missing: list[str]) -> str:
-    """Which languages are missing and which are there: asked of Tesseract only now, on this failure."""
-    try:
-        installed = ", ".join(sorted(pytesseract.get_languages())) or "none"
-    except (pytesseract.TesseractError, OSError, RuntimeError):
-        installed = "unknown"
+def _missing_languages(missing: list[str], message: str) -> str:
+    """Which languages are missing and which are there, from the data directory Tesseract's error names
+    (no further process: a failing page runs Tesseract once, like any other)."""
+    opened = _DATA_FILE.search(message)
+    folder = Path(opened[1]).parent if opened else None
+    found = sorted(p.stem for p in folder.glob("*.traineddata")) if folder and folder.is_dir() else []
     names = ", ".join(dict.fromkeys(missing))
     return (
-        f"OCR language {names} is not installed (this Tesseract has: {installed}): build the layer with it "
-        "(TESSERACT_LANGS, docs/layer.md) or name another in x-amz-meta-ocr-lang, BOOK/_book.json or OCR_LANG"
+        f"OCR language {names} is not installed (this Tesseract has: {', '.join(found) or 'unknown'}): build the "
+        "layer with it (TESSERACT_LANGS, docs/layer.md) or name another in x-amz-meta-ocr-lang, BOOK/_book.json "
+        "or OCR_LANG"
     )

@@ -321,7 +321,10 @@ def _walk(value: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, .
 
 def _user_text_slot(path: tuple[str, ...]) -> bool:
     """Where user text may go: the text of a match/match_phrase clause on our text fields, or the book filter."""
-    return (len(path) >= 3 and path[-3] in ("match", "match_phrase") and path[-2] in ("text", "text_joined")
+    from lib.index.analysis import LANGUAGE_FIELDS
+
+    fields = ("text", "text_joined", *LANGUAGE_FIELDS)
+    return (len(path) >= 3 and path[-3] in ("match", "match_phrase") and path[-2] in fields
             and path[-1] == "query") or path[-2:] == ("term", "book")  # fmt: skip
 
 
