@@ -42,7 +42,7 @@ def ways(client: Any, index: str) -> dict[str, Callable[[str, str | None, dict[s
 
 def _mapping_ms(response: dict[str, Any], text: str, book: str | None) -> tuple[float, float]:
     """What ``search`` does besides the request, on a bare answer: parse and build, then map every hit."""
-    from lib.search.hits import highlighted_text, page_hits
+    from lib.search.hits import hit_text, page_hits
     from lib.search.query import build_query
     from lib.search.syntax import parse_query
 
@@ -51,8 +51,7 @@ def _mapping_ms(response: dict[str, Any], text: str, book: str | None) -> tuple[
     build_query(parsed, book=book, limit=LIMIT)
     built = time.perf_counter()
     for raw in response["hits"]["hits"]:
-        highlighted = highlighted_text(raw.get("highlight", {}), raw["_source"].get("joins"))
-        page_hits(raw["_source"], highlighted, parsed, raw.get("_score"))
+        page_hits(raw["_source"], hit_text(raw), parsed, raw.get("_score"))
     return (built - started) * 1000, (time.perf_counter() - built) * 1000
 
 

@@ -177,7 +177,7 @@ def _wrong_examples(
     limit: int = 8,
 ) -> list[dict[str, Any]]:
     """A few wrong pages, each with the words the highlighter marked there: what the query really matched."""
-    from lib.search.hits import highlighted_text, marked_spans
+    from lib.search.hits import hit_text, marked_spans
     from lib.search.query import build_query
     from lib.search.syntax import parse_query
 
@@ -191,7 +191,7 @@ def _wrong_examples(
             body["query"]["bool"]["filter"].append({"term": {"page": page}})
             hits = client.search(index=INDEX, body=body)["hits"]["hits"]
             first = hits[0] if hits else {"_source": {}}
-            highlighted = highlighted_text(first.get("highlight", {}), first["_source"].get("joins")) or ""
+            highlighted = hit_text(first) or ""
             plain, spans = marked_spans(highlighted)
             out.append({"query": text, "page": key, "matched": sorted({plain[a:b] for a, b in spans})[:6]})
             if len(out) >= limit:

@@ -14,9 +14,9 @@ OpenSearch gives a field one analyzer for all its documents.
 Only OpenSearch's built-in language analyzers are used: they need no files
 on the domain (a managed domain cannot load any but packages), and they are
 the ones the OpenSearch API server of the tests also implements, so each is
-tested. Decompounding (``Schiff`` finding ``Dampfschiff``) needs a German
-word list in a ``dictionary_decompounder`` filter, which no built-in
-analyzer has: see docs/search-index.md, "Languages". English pages have no
+tested. German compounds are split by the index itself (``Schiff`` finds
+``Dampfschiff``): their parts go into ``text_de`` after the text
+(lib.index.compounds), as no built-in analyzer decompounds. English pages have no
 stemmed field: their search stays the exact and fuzzy matching whose
 precision and recall were measured (docs/search-index.md).
 """
@@ -48,6 +48,8 @@ _BY_CODE = {
     "rus": "ru",
 }
 LANGUAGE_FIELDS = tuple(f"text_{suffix}" for suffix in _FIELDS)
+# The field that also holds the parts of a German page's compounds.
+DECOMPOUNDED_FIELD = "text_de"
 
 
 def language_field(lang: str | None) -> str | None:

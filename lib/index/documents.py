@@ -22,7 +22,9 @@ was, which maps a mark in the joined text back onto the printed words
 
 A page read in a language with an analyzer of its own (lib.index.analysis)
 also holds its joined text in that language's field (``text_de``...), whose
-marks map back the same way; ``language`` is the language it was read in.
+marks map back the same way; ``language`` is the language it was read in. A
+German page's field also holds the parts of its compounds after the text,
+and ``parts`` where each came from (lib.index.compounds).
 """
 
 from __future__ import annotations
@@ -33,13 +35,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from lib.index.analysis import language_analyzers, language_field, language_mappings
+from lib.index.analysis import DECOMPOUNDED_FIELD, language_analyzers, language_field, language_mappings
+from lib.index.compounds import PARTS, with_parts
 from lib.page_json import iter_lines
 from lib.versions import SourceVersion
 
 # The mapping's version: the index is ALIAS-v{INDEX_VERSION} (v1 was one document per line, v2 had no
-# joined text of words hyphenated at line ends, v3 no language fields).
-INDEX_VERSION = 4
+# joined text of words hyphenated at line ends, v3 no language fields, v4 no German compounds' parts).
+INDEX_VERSION = 5
 JOINED = "text_joined"
 # A word broken at a line end: a letter, a hyphen (ASCII, soft, Unicode, or the not sign of Fraktur
 # printing), the newline between two lines of one paragraph, and a lower-case letter. "Well-" / "Known"
@@ -76,6 +79,8 @@ INDEX_MAPPINGS = {
         "language": {"type": "keyword"},
         # [position in text_joined, what was cut there] per joined break: only read back.
         "joins": {"type": "object", "enabled": False},
+        # [start, end in the language field, start, end in text_joined] per German compound: only read back.
+        PARTS: {"type": "object", "enabled": False},
         # [start, end, left, top, right, bottom] per word, and [first word, last word, box...] per line:
         # only read back, never searched.
         "words": {"type": "object", "enabled": False},
@@ -157,6 +162,7 @@ def page_document(document: dict[str, Any], version: SourceVersion, indexed_at: 
     joined, joins = joined_text(text)
     lang = (document.get("ocr") or {}).get("lang")
     analysed = language_field(lang)
+    analysed_text, parts = with_parts(joined) if analysed == DECOMPOUNDED_FIELD else (joined, [])
     body = {
         "book": document["book"],
         "page": document["page"],
@@ -165,7 +171,8 @@ def page_document(document: dict[str, Any], version: SourceVersion, indexed_at: 
         # Only pages with a break carry the joined text: the others are not indexed twice.
         **({JOINED: joined, "joins": joins} if joins else {}),
         **({"language": lang} if lang else {}),
-        **({analysed: joined} if analysed else {}),
+        **({analysed: analysed_text} if analysed else {}),
+        **({PARTS: parts} if parts else {}),
         "words": words,
         "lines": lines,
         # What a IIIF canvas needs (lib.search.manifest): the page's size and the image browsers show.

@@ -1,7 +1,8 @@
 """Rebuild the index from the page JSONs in the results bucket (``pagesearch reindex``).
 
-The whole library goes into a new index (``ALIAS-v4`` when the alias still
-points at an older mapping's index, else the next generation ``ALIAS-v4-rN``),
+The whole library goes into a new index (``ALIAS-vN``, N the mapping's
+INDEX_VERSION, when the alias still points at an older mapping's index, else
+the next generation ``ALIAS-vN-rM``),
 built beside the one the alias points at, which keeps answering searches;
 then the alias moves to the new index in one atomic ``_aliases`` request, and
 a catch-up pass re-reads the bucket for pages the indexer changed or removed

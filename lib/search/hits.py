@@ -10,7 +10,9 @@ pixels), its boxes per line, and the text before and after it.
 
 A page whose words break across lines is also searched in its joined text
 (lib.index.documents): ``highlighted_text`` moves that field's marks onto
-``text``, so a hit on ``remarkable`` covers ``remark-`` and ``able``.
+``text``, so a hit on ``remarkable`` covers ``remark-`` and ``able``; and a
+mark on a German compound's part (lib.index.compounds) onto the whole word,
+so ``Decke`` marks ``Bettdecke``.
 
 Marks are read leniently: a highlighter may drop a mark at the very start or
 end of the text (the OpenSearch API server does), so an end without a start
@@ -27,7 +29,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from lib.index.analysis import LANGUAGE_FIELDS
+from lib.index.analysis import DECOMPOUNDED_FIELD, LANGUAGE_FIELDS
+from lib.index.compounds import PARTS, marks_on_words
 from lib.index.documents import JOINED, MARK_END, MARK_START, joined_text
 from lib.search.syntax import ParsedQuery
 
@@ -114,14 +117,31 @@ def marked_spans(highlighted: str) -> tuple[str, list[tuple[int, int]]]:
     return text, [(s, e) for s, e in spans if e > s]
 
 
-def highlighted_text(highlight: dict[str, list[str]], joins: Sequence[Sequence[Any]] | None) -> str | None:
+def hit_text(raw: dict[str, Any]) -> str | None:
+    """The highlighted page text of one hit of a search response, as ``highlighted_text`` makes it."""
+    source = raw.get("_source") or {}
+    return highlighted_text(raw.get("highlight") or {}, source.get("joins"), source.get(PARTS))
+
+
+def highlighted_text(
+    highlight: dict[str, list[str]],
+    joins: Sequence[Sequence[Any]] | None,
+    parts: Sequence[list[int]] | None = None,
+) -> str | None:
     """The page text with the marks of ``text`` and of every field holding the joined text, or None when none matched.
 
     A page without breaks has no ``text_joined``, and its language field holds
-    ``text`` itself (no joins): its marks stand where they are.
+    ``text`` itself (no joins): its marks stand where they are. A German
+    page's language field holds its compounds' parts after the text: a mark
+    there is moved onto its compound (``parts``, lib.index.compounds).
     """
     own = (highlight.get("text") or [None])[0]
-    others = [marked_spans(h[0]) for h in (highlight.get(f) for f in MARKED_FIELDS) if h and h[0]]
+    others = []
+    for name in MARKED_FIELDS:
+        marked = highlight.get(name)
+        if marked and marked[0]:
+            text, spans = marked_spans(marked[0])
+            others.append(marks_on_words(text, spans, parts or []) if name == DECOMPOUNDED_FIELD else (text, spans))
     if not others:
         return own
     joins = joins or []

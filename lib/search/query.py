@@ -19,8 +19,9 @@ from typing import Any
 from opensearchpy.exceptions import NotFoundError
 
 from lib.index.analysis import LANGUAGE_FIELDS
+from lib.index.compounds import PARTS
 from lib.index.documents import JOINED, MARK_END, MARK_START
-from lib.search.hits import MARKED_FIELDS, PageHits, highlighted_text, hit_count, page_hits
+from lib.search.hits import MARKED_FIELDS, PageHits, hit_count, hit_text, page_hits
 from lib.search.syntax import ParsedQuery, parse_query
 
 MAX_LIMIT = 100
@@ -175,8 +176,7 @@ def search(
     total = response["hits"]["total"]
     result = SearchResult(text, total["value"] if isinstance(total, dict) else int(total), offset)
     for raw in response["hits"]["hits"]:
-        highlighted = highlighted_text(raw.get("highlight", {}), raw["_source"].get("joins"))
-        result.pages.append(page_hits(raw["_source"], highlighted, parsed, raw.get("_score")))
+        result.pages.append(page_hits(raw["_source"], hit_text(raw), parsed, raw.get("_score")))
     return result
 
 
@@ -200,16 +200,13 @@ def count_hits(
     if pages <= 0:
         return []
     body = build_query(parsed, book=book, limit=1, offset=offset, in_page_order=in_page_order)
-    # Only where words were joined, to move the joined text's marks: never the words and their boxes.
-    body.update(size=min(pages, MAX_OFFSET - body["from"]), _source=["joins"], track_total_hits=False)
+    # Only where words were joined and compounds split, to move marks: never the words and their boxes.
+    body.update(size=min(pages, MAX_OFFSET - body["from"]), _source=["joins", PARTS], track_total_hits=False)
     try:
         response = client.search(index=index, body=body)
     except NotFoundError:
         return []
-    return [
-        hit_count(highlighted_text(raw.get("highlight", {}), (raw.get("_source") or {}).get("joins")) or "", parsed)
-        for raw in response["hits"]["hits"]
-    ]
+    return [hit_count(hit_text(raw) or "", parsed) for raw in response["hits"]["hits"]]
 
 
 def book_exists(client: Any, index: str, book: str) -> bool:

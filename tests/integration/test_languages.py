@@ -212,6 +212,38 @@ def test_a_page_is_found_by_the_forms_of_its_language(
     assert client(settings.opensearch_url).search(index=settings.opensearch_index, body=body)["hits"]["hits"] == []
 
 
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ("Zimmer", ["Zimmer,", "Menschenzimmer,"]),  # the word as printed, and inside a compound
+        ("Kollektion", ["Musterkollektion"]),
+        ("Schrift", ["Zeitschrift"]),
+        ("Tuch", ["Tuchwaren"]),
+        ("Decken", ["Bett-", "decke,"]),  # a part, inflected, of a compound broken at a line end: both halves
+    ],
+)
+def test_a_german_compound_is_found_by_its_words(
+    s3: Any, settings: Any, read_pages: dict[str, dict[str, Any]], query: str, words: list[str]
+) -> None:
+    for document in read_pages.values():
+        index(s3, document)
+    assert found(settings, query) == {"deu": words}
+    # Only "Zimmer" is also printed as a word of its own: the rest were found inside compounds.
+    printed = {w.strip(",.").lower() for w in read_pages["deu"]["text"].split()}
+    assert (query.lower() in printed) == (query == "Zimmer")
+
+
+def test_a_compound_is_not_split_into_what_is_not_its_words(
+    s3: Any, settings: Any, read_pages: dict[str, dict[str, Any]]
+) -> None:
+    for document in read_pages.values():
+        index(s3, document)
+    # "Bettdecke" holds the letters of "Ecke", "Vergleich" those of "eich", "Versteifungen" of "Steifung":
+    # none is a word of theirs, and nothing else on the pages is.
+    for query in ("Ecke", "eich", "Steifung"):
+        assert found(settings, query) == {}, query
+
+
 def test_exact_fuzzy_joined_and_phrase_matching_stay_as_they_were(
     s3: Any, settings: Any, read_pages: dict[str, dict[str, Any]]
 ) -> None:

@@ -324,7 +324,7 @@ def test_counting_happens_once_and_later_pages_are_one_request(
         assert len(proxy.requests(path="/_search")) == 2, "the page, and the count of the other pages' hits"
         count = json.loads(proxy.requests(path="/_search")[1].body)
         # Only where words were joined are read back, never the words and their boxes.
-        assert count["_source"] == ["joins"] and count["from"] == 25 and count["size"] == 35
+        assert count["_source"] == ["joins", "parts"] and count["from"] == 25 and count["size"] == 35
         get(first["next"]["id"])
         assert len(proxy.requests(path="/_search")) == 3, "a later page: one request"
         assert all(r.path.endswith(f"/{settings.opensearch_index}/_search") for r in proxy.requests())
