@@ -39,6 +39,7 @@ PARTS = {
     "split": "bench.split",
     "book": "bench.book_pipeline",
     "accuracy": "bench.accuracy",
+    "compounds": "bench.compounds",
 }
 
 

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from bench import book_pipeline, outputs
+from bench import compounds as compounds_part
 from bench import split as split_part
 from bench.log import log
 from bench.paths import DEFAULT_RESULTS, ROOT
@@ -222,6 +223,7 @@ def rows(opts: Options) -> list[dict[str, str]]:
     outputs.report_rows(add, read_result(opts, "outputs"))
     split_part.report_rows(add, read_result(opts, "split"))
     book_pipeline.report_rows(add, read_result(opts, "book_pipeline"))
+    compounds_part.report_rows(add, read_result(opts, "compounds"))
     return out
 
 
