@@ -25,7 +25,7 @@ import bisect
 import operator
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +40,7 @@ MARKED_FIELDS = (JOINED, *LANGUAGE_FIELDS)
 _TOKENS = re.compile(r"[^\W_]+")
 _WORD_EDGE = re.compile(r"\s")
 _SPACES = re.compile(r"\s+")
+_WORDS = re.compile(r"\S+")
 _first = operator.itemgetter(0)
 
 
@@ -208,9 +209,13 @@ def page_hits(source: dict[str, Any], highlighted: str | None, parsed: ParsedQue
     words = source.get("words") or []
     marked = sorted({i for s, e in spans for i in _overlapping(words, s, e)})
     lines = _Lines(source.get("lines") or [])
-    for run in _runs(marked):
-        if not _counts(run, words, text, parsed):
-            continue
+    runs = _runs(marked)
+    if _phrases_only(parsed):
+        found = _phrase_runs(
+            runs, len(words), lambda a, b: _holds_phrase(text[words[a][0] : words[b][1]], parsed), parsed
+        )
+        runs = [list(range(first, last + 1)) for first, last in found]
+    for run in runs:
         result.hits.append(_hit(run, words, lines, text))
     return result
 
@@ -226,27 +231,61 @@ def hit_count(highlighted: str, parsed: ParsedQuery) -> int:
     writes but the schema allows, would count as two words here.)
     """
     text, spans = marked_spans(highlighted)
-    phrases_only = not parsed.words and bool(parsed.phrases)
-    count, run_start, previous_end = 0, 0, -1
-    for start, end in spans:
-        if previous_end >= 0 and len(_SPACES.findall(text, previous_end, start)) <= 1:
+    if not _phrases_only(parsed):
+        count, previous_end = 0, -1
+        for start, end in spans:
+            count += previous_end < 0 or len(_SPACES.findall(text, previous_end, start)) > 1
             previous_end = end
-            continue
-        if previous_end >= 0:
-            count += not phrases_only or _phrase_in(text, run_start, previous_end, parsed)
-        run_start, previous_end = start, end
-    if previous_end >= 0:
-        count += not phrases_only or _phrase_in(text, run_start, previous_end, parsed)
-    return count
+        return count
+    # A phrase's hit may take in unmarked words (``_phrase_runs``): count over the words, as page_hits does.
+    words = [[m.start(), m.end()] for m in _WORDS.finditer(text)]
+    marked = sorted({i for s, e in spans for i in _overlapping(words, s, e)})
+    holds = lambda a, b: _holds_phrase(text[words[a][0] : words[b][1]], parsed)  # noqa: E731
+    return len(_phrase_runs(_runs(marked), len(words), holds, parsed))
 
 
-def _phrase_in(text: str, start: int, end: int, parsed: ParsedQuery) -> bool:
-    """Whether the words around ``text[start:end]`` hold one of the phrases (as ``_counts`` decides for a run)."""
-    while start > 0 and not text[start - 1].isspace():
-        start -= 1
-    while end < len(text) and not text[end].isspace():
-        end += 1
-    return _holds_phrase(text[start:end], parsed)
+def _phrases_only(parsed: ParsedQuery) -> bool:
+    return not parsed.words and bool(parsed.phrases)
+
+
+def _phrase_runs(
+    runs: list[list[int]], total: int, holds: Callable[[int, int], bool], parsed: ParsedQuery
+) -> list[tuple[int, int]]:
+    """The (first, last) word of every hit of a query of phrases alone, from the runs of marked words.
+
+    A run that is a phrase is a hit. A run of a phrase's words that is not
+    the whole phrase was marked for it elsewhere, or is part of it with some
+    words unmarked: a highlighter may mark only the words its analyzer keeps
+    (the OpenSearch API server's German analyzer drops ``aus`` of ``aus
+    unruhigen Träumen``). So such a run, with the runs after it and the words
+    around, becomes the hit when together they hold a phrase within the
+    longest phrase's length, without reaching into the hit before.
+    """
+    longest = max(len(_normal(phrase)) for phrase in parsed.phrases)
+    found: list[tuple[int, int]] = []
+    i = 0
+    while i < len(runs):
+        first, last, taken = runs[i][0], runs[i][-1], i
+        hit = (first, last) if holds(first, last) else None
+        after = found[-1][1] if found else -1
+        for k in range(i, len(runs)):
+            if hit or runs[k][-1] - first + 1 > longest:
+                break
+            spare = longest - (runs[k][-1] - first + 1)
+            hit = next(
+                (
+                    (a, b)
+                    for left in range(spare + 1)
+                    for right in range(spare - left + 1)
+                    if (a := first - left) > after and (b := runs[k][-1] + right) < total and holds(a, b)
+                ),
+                None,
+            )
+            taken = k
+        if hit:
+            found.append(hit)
+        i = taken + 1
+    return found
 
 
 def _holds_phrase(piece: str, parsed: ParsedQuery) -> bool:
@@ -292,13 +331,6 @@ def _runs(indexes: list[int]) -> list[list[int]]:
         else:
             runs.append([index])
     return runs
-
-
-def _counts(run: list[int], words: Sequence[list[int]], text: str, parsed: ParsedQuery) -> bool:
-    """A run made only of a phrase's words, which is not the whole phrase, was marked for the phrase elsewhere."""
-    if parsed.words or not parsed.phrases:
-        return True
-    return _holds_phrase(text[words[run[0]][0] : words[run[-1]][1]], parsed)
 
 
 class _Lines:

@@ -244,6 +244,32 @@ def test_a_compound_is_not_split_into_what_is_not_its_words(
         assert found(settings, query) == {}, query
 
 
+@pytest.mark.parametrize(
+    ("phrase", "book", "words"),
+    [
+        # Found only through the language field (elision, stems), the stop words between unmarked by the
+        # test server's analyzers: still one hit of every printed word, and counted as one.
+        ('"enfant par la nuit"', "fra", ["l'enfant", "par", "la", "nuit,"]),
+        ('"aus unruhigen Traum"', "deu", ["aus", "unruhigen", "Träumen"]),
+    ],
+)
+def test_a_phrase_found_by_its_language_is_one_hit_of_all_its_words(
+    s3: Any, settings: Any, read_pages: dict[str, dict[str, Any]], phrase: str, book: str, words: list[str]
+) -> None:
+    from lib.opensearch import client
+    from lib.search.query import count_hits
+    from lib.search.syntax import parse_query
+
+    for document in read_pages.values():
+        index(s3, document)
+    result = search(settings, phrase)
+    assert [(p.book, [[w.text for w in h.words] for h in p.hits]) for p in result.pages] == [(book, [words])]
+    counted = count_hits(
+        client(settings.opensearch_url), settings.opensearch_index, parse_query(phrase), book=None, offset=0, pages=1
+    )
+    assert counted == [1]
+
+
 def test_exact_fuzzy_joined_and_phrase_matching_stay_as_they_were(
     s3: Any, settings: Any, read_pages: dict[str, dict[str, Any]]
 ) -> None:

@@ -50,3 +50,19 @@ def test_a_mark_inside_a_word_marks_the_whole_word() -> None:
     source = page("Brown-dog café", ["Brown-dog", "café"])
     [hit] = page_hits(source, f"Brown-{S}dog{E} café", parse_query("dog"), 1.0).hits
     assert [w.text for w in hit.words] == ["Brown-dog"] and hit.words[0].bbox == [0, 0, 8, 10]
+
+
+def test_a_phrase_whose_stop_words_were_left_unmarked_is_one_hit_of_all_its_words() -> None:
+    """The OpenSearch API server's language analyzers mark only the words they keep: ``aus`` is not marked."""
+    from lib.search.hits import hit_count
+
+    text = "eines Morgens aus unruhigen Träumen erwachte, aus Träumen"
+    source = page(text, ["eines", "Morgens", "aus", "unruhigen", "Träumen", "erwachte,", "aus", "Träumen"])
+    highlighted = f"eines Morgens aus {S}unruhigen{E} {S}Träumen{E} erwachte, aus {S}Träumen{E}"
+    parsed = parse_query('"aus unruhigen Traum"')
+    hits = page_hits(source, highlighted, parsed, 1.0).hits
+    assert [[w.text for w in h.words] for h in hits] == [["aus", "unruhigen", "Träumen"]]
+    assert hit_count(highlighted, parsed) == 1
+    # A mark whose words around are not the phrase stays no hit.
+    highlighted = f"eines Morgens aus unruhigen Träumen erwachte, aus {S}Träumen{E}"
+    assert page_hits(source, highlighted, parsed, 1.0).hits == [] and hit_count(highlighted, parsed) == 0
