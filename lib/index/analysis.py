@@ -16,9 +16,9 @@ on the domain (a managed domain cannot load any but packages), and they are
 the ones the OpenSearch API server of the tests also implements, so each is
 tested. Decompounding (``Schiff`` finding ``Dampfschiff``) needs a German
 word list in a ``dictionary_decompounder`` filter, which no built-in
-analyzer has: see docs/search-index.md, "Languages". English pages get
-``text_en`` (``english``: possessives, Porter stemming), measured against
-the shared pages' ground truth (docs/search-index.md, "Languages").
+analyzer has: see docs/search-index.md, "Languages". English pages have no
+stemmed field: their search stays the exact and fuzzy matching whose
+precision and recall were measured (docs/search-index.md).
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from lib.languages import primary_language
 
 # Tesseract's language codes -> (index field, OpenSearch's built-in analyzer).
 _FIELDS = {
-    "en": "english",
     "de": "german",
     "fr": "french",
     "es": "spanish",
@@ -36,8 +35,6 @@ _FIELDS = {
     "ru": "russian",
 }
 _BY_CODE = {
-    "eng": "en",
-    "enm": "en",  # Middle English
     "deu": "de",
     "deu_latf": "de",  # Fraktur, Tesseract 5's name
     "frk": "de",  # Fraktur, its older name: German text

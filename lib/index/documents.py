@@ -38,8 +38,8 @@ from lib.page_json import iter_lines
 from lib.versions import SourceVersion
 
 # The mapping's version: the index is ALIAS-v{INDEX_VERSION} (v1 was one document per line, v2 had no
-# joined text of words hyphenated at line ends, v3 no language fields, v4 no English field).
-INDEX_VERSION = 5
+# joined text of words hyphenated at line ends, v3 no language fields).
+INDEX_VERSION = 4
 JOINED = "text_joined"
 # A word broken at a line end: a letter, a hyphen (ASCII, soft, Unicode, or the not sign of Fraktur
 # printing), the newline between two lines of one paragraph, and a lower-case letter. "Well-" / "Known"
