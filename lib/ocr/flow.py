@@ -192,8 +192,6 @@ def ocr_page(
         assume_default_dpi=settings.assume_default_dpi,
         # Tesseract's PDF pictures the image it read: a 1-bit page stays crisp (and small) there.
         bilevel_scale=1.0 if "pdf" in settings.outputs else settings.ocr_bilevel_scale,
-        # Tesseract's PDF embeds a PNG as it is and would have to compress a PNM itself; nothing else sees the file.
-        pnm="pdf" not in settings.outputs,
     ) as image:
         started = time.perf_counter()
         reading = read_page(image, settings, cmd, lang)

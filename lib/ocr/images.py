@@ -211,10 +211,6 @@ def _passthrough_suffix(image: Image.Image, orientation: int, frames: int) -> st
     return suffix
 
 
-# Uncompressed files Tesseract (Leptonica) reads as fast as they are written, by Pillow mode.
-_PNM_SUFFIXES = {"1": ".pbm", "L": ".pgm", "RGB": ".ppm"}
-
-
 @contextmanager
 def page_image(
     data: bytes,
@@ -226,7 +222,6 @@ def page_image(
     min_deskew: float = 0.0,
     assume_default_dpi: bool = True,
     bilevel_scale: float = 1.0,
-    pnm: bool = False,
 ) -> Iterator[PageImage]:
     """Check and prepare an uploaded page; yields a private file removed on exit.
 
@@ -237,9 +232,6 @@ def page_image(
     degrees or more is levelled (lib.ocr.adjust; 0 turns either off). When
     the file states no credible resolution, Tesseract is told ``default_dpi``
     if ``assume_default_dpi``, else left to estimate it (``ocr_dpi`` 0).
-    Pixels that must be written for Tesseract go to a PNG, or with ``pnm``
-    to an uncompressed PBM/PGM/PPM (no encoding, no decoding, the same reading;
-    the file holds no resolution, so Tesseract must be told ``ocr_dpi``).
     """
     reason = _sniff_unsupported(data)
     if reason:
@@ -276,16 +268,11 @@ def page_image(
         )
         if adjusted.changed:
             suffix = None  # Tesseract reads the adjusted pixels, not the upload
-        raw = pnm and suffix is None and adjusted.image.mode in _PNM_SUFFIXES
-        fd, path = tempfile.mkstemp(
-            prefix="page-", suffix=suffix or (_PNM_SUFFIXES[adjusted.image.mode] if raw else ".png")
-        )
+        fd, path = tempfile.mkstemp(prefix="page-", suffix=suffix or ".png")
         try:
             with os.fdopen(fd, "wb") as out:
                 if suffix:
                     out.write(data)
-                elif raw:
-                    adjusted.image.save(out, format="PPM")
                 else:
                     # Level 1: lossless, and several times faster than the default on big pages. No
                     # resolution when the file's was not believed: Tesseract then estimates it from the text.

@@ -10,18 +10,13 @@ never reach the page JSON's coordinates.
 
 from __future__ import annotations
 
-import io
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from PIL import Image
 
 from bench.alterations import alter
 from lib.keys import page_ref_from_key
-from lib.ocr import flow
 from lib.ocr.flow import ocr_document
 from lib.ocr.geometry import Affine, box_back, quarter_turn, rotation, scaling
 from lib.page_json import load_page_json
@@ -119,30 +114,3 @@ def test_an_upright_page_is_read_once_and_left_as_it_is(original: dict[str, Any]
     assert original["schema_version"] == 2
     assert (original["image"]["rotation"], original["image"]["deskew"], original["image"]["scale"]) == (0, 0.0, 1.0)
     assert original["ocr"]["passes"] == 1
-
-
-@pytest.mark.parametrize("variant", ["upright", "rot180"])
-def test_pixels_written_uncompressed_for_tesseract_read_exactly_as_from_a_png(
-    variant: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # A BMP is always converted for Tesseract: as a PGM/PBM when no PDF is made (no encoding), else as a PNG.
-    # The upside-down copy also goes through orientation detection and the turned second reading.
-    data, _ = alter(variant, PAGE.read_bytes(), ".tif", 300)
-    with Image.open(io.BytesIO(data)) as picture:
-        bmp = io.BytesIO()
-        picture.save(bmp, format="BMP")
-    shipped = _read(bmp.getvalue(), ".bmp")
-    written: list[str] = []
-    real = flow.page_image
-
-    @contextmanager
-    def as_png(*args: Any, **kwargs: Any) -> Iterator[Any]:
-        with real(*args, **{**kwargs, "pnm": False}) as image:
-            written.append(image.path)
-            yield image
-
-    monkeypatch.setattr(flow, "page_image", as_png)
-    png = _read(bmp.getvalue(), ".bmp")
-    assert written and written[0].endswith(".png")
-    assert shipped["text"] == png["text"] and shipped["blocks"] == png["blocks"]
-    assert (shipped["image"]["rotation"], shipped["ocr"]["passes"]) == ((0, 1) if variant == "upright" else (180, 2))

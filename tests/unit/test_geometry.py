@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import statistics
-
 import pytest
 from PIL import Image, ImageDraw
 
-from lib.ocr import adjust
 from lib.ocr.adjust import deskewed, estimate_skew
 from lib.ocr.geometry import Affine, blocks_back, box_back, quarter_turn, rotation, scaling
 
@@ -103,12 +100,3 @@ def test_a_page_without_lines_is_left_level() -> None:
     assert estimate_skew(blank) == 0.0
     levelled, step = deskewed(_lines(4.0), -4.0)
     assert levelled.mode == "L" and not step.is_identity
-
-
-def test_the_row_profile_variance_is_the_exact_variance() -> None:
-    # Computed in floats for speed; it must pick the same angles as statistics.pvariance.
-    small = adjust._reduced(_lines(3.0))
-    for angle in (0.0, -3.0, 2.5):
-        turned = small.rotate(angle, resample=Image.Resampling.NEAREST, fillcolor=255) if angle else small
-        exact = statistics.pvariance(turned.resize((1, turned.height), Image.Resampling.BOX).getdata())
-        assert adjust._row_variance(small, angle) == pytest.approx(exact, rel=1e-12)

@@ -115,23 +115,3 @@ def test_decompression_bomb_is_refused() -> None:
 def test_too_small_to_hold_text() -> None:
     with pytest.raises(ImageRejected, match="too small"), page_image(encode(page("L", (8, 400)), "PNG"), **OPTS):
         pass
-
-
-@pytest.mark.parametrize("mode", ["1", "L", "RGB"])
-def test_converted_pixels_can_go_to_tesseract_uncompressed_and_unchanged(mode: str) -> None:
-    # A BMP is always converted: with ``pnm`` its pixels reach Tesseract as PBM/PGM/PPM, without as PNG.
-    source = page(mode, (400, 300))
-    data = encode(source, "BMP")
-    with page_image(data, **OPTS, pnm=True) as raw, page_image(data, **OPTS) as png:
-        assert raw.converted and png.converted
-        assert Path(raw.path).suffix == {"1": ".pbm", "L": ".pgm", "RGB": ".ppm"}[mode]
-        assert Path(png.path).suffix == ".png"
-        with Image.open(raw.path) as a, Image.open(png.path) as b:
-            assert a.mode == b.mode and a.tobytes() == b.tobytes()
-    assert not os.path.exists(raw.path)
-
-
-def test_a_page_passed_through_stays_itself_with_pnm() -> None:
-    data = encode(page("RGB"), "JPEG", dpi=(300, 300))
-    with page_image(data, **OPTS, pnm=True) as image:
-        assert not image.converted and Path(image.path).read_bytes() == data
