@@ -244,6 +244,11 @@ def hit_count(highlighted: str, parsed: ParsedQuery) -> int:
     return len(_phrase_runs(_runs(marked), len(words), holds, parsed))
 
 
+def _least(first: int, last: int, holds: Callable[[int, int], bool]) -> bool:
+    """Whether words ``first..last`` hold a phrase and would not without either end word."""
+    return holds(first, last) and (first == last or not (holds(first + 1, last) or holds(first, last - 1)))
+
+
 def _phrases_only(parsed: ParsedQuery) -> bool:
     return not parsed.words and bool(parsed.phrases)
 
@@ -259,7 +264,8 @@ def _phrase_runs(
     (the OpenSearch API server's German analyzer drops ``aus`` of ``aus
     unruhigen Träumen``). So such a run, with the runs after it and the words
     around, becomes the hit when together they hold a phrase within the
-    longest phrase's length, without reaching into the hit before.
+    longest phrase's length, without reaching into the hit before, and with
+    no word at either end that the phrase does not need.
     """
     longest = max(len(_normal(phrase)) for phrase in parsed.phrases)
     found: list[tuple[int, int]] = []
@@ -277,14 +283,16 @@ def _phrase_runs(
                     (a, b)
                     for left in range(spare + 1)
                     for right in range(spare - left + 1)
-                    if (a := first - left) > after and (b := runs[k][-1] + right) < total and holds(a, b)
+                    if (a := first - left) > after and (b := runs[k][-1] + right) < total and _least(a, b, holds)
                 ),
                 None,
             )
             taken = k
         if hit:
             found.append(hit)
-        i = taken + 1
+            i = taken + 1
+        else:  # the runs it tried to join may still begin a hit of their own
+            i += 1
     return found
 
 

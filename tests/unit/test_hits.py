@@ -66,3 +66,18 @@ def test_a_phrase_whose_stop_words_were_left_unmarked_is_one_hit_of_all_its_word
     # A mark whose words around are not the phrase stays no hit.
     highlighted = f"eines Morgens aus unruhigen Träumen erwachte, aus {S}Träumen{E}"
     assert page_hits(source, highlighted, parsed, 1.0).hits == [] and hit_count(highlighted, parsed) == 0
+
+
+def test_a_run_that_is_no_phrase_does_not_hide_the_phrase_after_it() -> None:
+    """A lone word of the phrase, marked for it elsewhere, stands just before a run that is the phrase but for
+    its unmarked stop word: the lone word is no hit, the phrase is."""
+    from lib.search.hits import hit_count
+
+    text = "Träumen. Als unruhigen Träumen"
+    source = page(text, ["Träumen.", "Als", "unruhigen", "Träumen"])
+    highlighted = f"{S}Träumen.{E} Als {S}unruhigen{E} {S}Träumen{E}"
+    # A five-word phrase beside it lets the lone word's search reach as far as the phrase after it.
+    parsed = parse_query('"als unruhigen Träumen" "eines Morgens aus unruhigen Träumen"')
+    hits = page_hits(source, highlighted, parsed, 1.0).hits
+    assert [[w.text for w in h.words] for h in hits] == [["Als", "unruhigen", "Träumen"]]
+    assert hit_count(highlighted, parsed) == 1
